@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Ember.Cli;
+
+return EmberCommandLine.Build().Parse(args).Invoke();
