@@ -5,6 +5,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Ember.Kvm.Tests;
 
 /// <summary>PIO, MMIO and HLT exits carry exactly what the guest did.</summary>
+[Trait("Requires", "kvm")]
 public sealed class ExitTests
 {
     private readonly record struct PortAccess(ushort Port, int Size, IoDirection Direction, uint Count, byte[] Data);

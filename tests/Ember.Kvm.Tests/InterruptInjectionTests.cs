@@ -4,6 +4,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Ember.Kvm.Tests;
 
 /// <summary>KVM_INTERRUPT from a user-space interrupt controller, with no in-kernel irqchip (api.rst 4.16).</summary>
+[Trait("Requires", "kvm")]
 public sealed class InterruptInjectionTests
 {
     private const byte Vector = 0x20;

@@ -4,6 +4,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Ember.Kvm.Tests;
 
 /// <summary>KVM_IOEVENTFD: guest writes signal an eventfd inside the kernel instead of exiting (api.rst 4.59).</summary>
+[Trait("Requires", "kvm")]
 public sealed class IoEventFdTests
 {
     private const byte SyncPort = 0x10;

@@ -4,6 +4,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Ember.Kvm.Tests;
 
 /// <summary>KVM_NMI reaches the guest's NMI handler (vector 2), with and without the in-kernel LAPIC.</summary>
+[Trait("Requires", "kvm")]
 public sealed class NmiTests
 {
     private const byte ReadyPort = 0x10, DonePort = 0x11, NmiHandlerPort = 0x13;

@@ -8,6 +8,7 @@ namespace Ember.Kvm.Tests;
 /// KVM_CAP_SPLIT_IRQCHIP: in-kernel LAPIC, MSIs through KVM_SIGNAL_MSI and irqfd-backed MSI routes,
 /// and KVM_EXIT_IOAPIC_EOI for a level-triggered MSI on a route reserved for the user-space IOAPIC.
 /// </summary>
+[Trait("Requires", "kvm")]
 public sealed class SplitIrqchipTests
 {
     private const uint ReservedRoutes = 24;

@@ -1,5 +1,6 @@
 namespace Ember.Kvm.Tests;
 
+[Trait("Requires", "kvm")]
 public sealed class SystemTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Ember.Kvm.Tests;
 
 /// <summary>KVM_TRANSLATE walks the guest's own page tables.</summary>
+[Trait("Requires", "kvm")]
 public sealed class TranslateTests
 {
     [Fact]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Ember's build and tests use, only those missing (apt-get update runs
+# once, and only when something is missing). Usage: install-deps.sh [test|run|bench]
+set -euo pipefail
+purpose=${1:-test}
+packages=(gcc libc6-dev linux-libc-dev)
+case "$purpose" in
+  test) packages+=(acpica-tools) ;;
+  run) ;;
+  bench) packages+=(qemu-system-x86 time) ;;
+esac
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
