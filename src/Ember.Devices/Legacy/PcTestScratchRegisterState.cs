@@ -1,0 +1,4 @@
+namespace Ember.Devices.Legacy;
+
+/// <summary>Snapshot of a <see cref="PcTestScratchRegister"/>.</summary>
+public sealed record PcTestScratchRegisterState(uint Value);
