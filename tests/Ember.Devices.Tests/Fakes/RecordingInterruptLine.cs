@@ -2,11 +2,7 @@ using Ember.Devices.Interrupts;
 
 namespace Ember.Devices.Tests.Fakes;
 
-/// <summary>
-/// An interrupt line that remembers what it was driven to: the current <see cref="Level"/>,
-/// every <see cref="SetLevel"/> call in order (<see cref="History"/>), and how many low-to-high
-/// transitions an edge-triggered controller would have seen (<see cref="RisingEdges"/>).
-/// </summary>
+/// <summary>An interrupt line that remembers every level it was driven to.</summary>
 public sealed class RecordingInterruptLine : IInterruptLine
 {
     private readonly Lock _lock = new();
@@ -14,19 +10,22 @@ public sealed class RecordingInterruptLine : IInterruptLine
     private bool _level;
     private int _risingEdges;
 
+    /// <summary>The level the line was last driven to.</summary>
     public bool Level
     {
         get { lock (_lock) return _level; }
     }
 
+    /// <summary>How many times the line went from low to high.</summary>
     public int RisingEdges
     {
         get { lock (_lock) return _risingEdges; }
     }
 
+    /// <summary>Every level passed to <see cref="SetLevel"/>, in order, repeats included.</summary>
     public IReadOnlyList<bool> History
     {
-        get { lock (_lock) return [.. _history]; }
+        get { lock (_lock) return _history.ToArray(); }
     }
 
     public void SetLevel(bool high)
