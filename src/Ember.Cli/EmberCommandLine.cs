@@ -10,6 +10,7 @@ internal static class EmberCommandLine
     {
         var root = new RootCommand("Ember: a microVM monitor for Linux KVM, in .NET.");
         root.Subcommands.Add(BuildDoctor());
+        root.Subcommands.Add(RunCommand.Build());
         return root;
     }
 

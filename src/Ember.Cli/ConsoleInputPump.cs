@@ -1,0 +1,64 @@
+using Ember.Vmm.Machine;
+
+namespace Ember.Cli;
+
+/// <summary>
+/// Copies host stdin to the guest's COM1 on a background thread. Ctrl-A X stops the machine and
+/// Ctrl-A Ctrl-A sends one Ctrl-A, as in QEMU's -serial stdio.
+/// </summary>
+internal static class ConsoleInputPump
+{
+    private const byte CtrlA = 0x01;
+
+    public static void Start(MicroVm machine)
+    {
+        var thread = new Thread(() => Pump(machine)) { IsBackground = true, Name = "ember-console-input" };
+        thread.Start();
+    }
+
+    private static void Pump(MicroVm machine)
+    {
+        using var stdin = Console.OpenStandardInput();
+        var buffer = new byte[256];
+        var forward = new byte[256];
+        bool escape = false;
+        while (!machine.StopRequested)
+        {
+            int n;
+            try
+            {
+                n = stdin.Read(buffer, 0, buffer.Length);
+            }
+            catch (IOException)
+            {
+                return;
+            }
+            if (n <= 0)
+                return;
+            int count = 0;
+            for (int i = 0; i < n; i++)
+            {
+                byte b = buffer[i];
+                if (escape)
+                {
+                    escape = false;
+                    if (b is (byte)'x' or (byte)'X')
+                    {
+                        machine.RequestStop("stopped with Ctrl-A X");
+                        return;
+                    }
+                    if (b != CtrlA)
+                        continue;
+                }
+                else if (b == CtrlA)
+                {
+                    escape = true;
+                    continue;
+                }
+                forward[count++] = b;
+            }
+            if (count > 0)
+                machine.SendConsoleInput(forward.AsSpan(0, count));
+        }
+    }
+}

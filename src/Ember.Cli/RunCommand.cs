@@ -1,0 +1,142 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Ember.Devices.Legacy;
+using Ember.Kvm;
+using Ember.Vmm.Boot;
+using Ember.Vmm.Host;
+using Ember.Vmm.Machine;
+using Microsoft.Extensions.Logging;
+
+namespace Ember.Cli;
+
+/// <summary>`ember run`: build a microVM from the options, boot it, and exit with the guest's status.</summary>
+internal static class RunCommand
+{
+    private static readonly Option<string?> Kernel = new("--kernel") { Description = "Kernel image: bzImage, ELF vmlinux with a PVH note, or multiboot ELF32. Without it, the default guest." };
+    private static readonly Option<string?> Initrd = new("--initrd") { Description = "Initial ramdisk (Linux) or module (multiboot)." };
+    private static readonly Option<string?> CommandLine = new("--cmdline") { Description = "Kernel command line." };
+    private static readonly Option<int> Cpus = new("--cpus") { Description = "Number of vCPUs.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string> Memory = new("--memory") { Description = "Guest RAM, e.g. 256M or 2G (bare numbers are MiB).", DefaultValueFactory = _ => "256M" };
+    private static readonly Option<string> Irqchip = new("--irqchip") { Description = "kernel | split | userspace.", DefaultValueFactory = _ => "kernel" };
+    private static readonly Option<string> ConsoleOption = new("--console") { Description = "stdio | none | file:PATH.", DefaultValueFactory = _ => "stdio" };
+    private static readonly Option<bool> BootTimer = new("--boot-timer") { Description = "Log the guest's boot time when it writes 123 to MMIO 0xC0000000." };
+    private static readonly Option<bool> DebugExit = new("--debug-exit") { Description = "A guest write of v to port 0xF4 ends Ember with status (v<<1)|1." };
+    private static readonly Option<string?> CpuidMask = new("--cpuid-mask") { Description = "CPUID features to hide, comma-separated (e.g. cx16,xsave)." };
+    private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
+
+    public static Command Build()
+    {
+        var command = new Command("run", "Boot a microVM and attach its serial console.");
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, CpuidMask, Verbose })
+            command.Options.Add(option);
+        command.SetAction(Execute);
+        return command;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"ember: error: {message}");
+        return MachineExit.ExitUsageError;
+    }
+
+    private static int Execute(ParseResult result)
+    {
+        long start = Stopwatch.GetTimestamp();
+        if (!SizeParser.TryParse(result.GetValue(Memory)!, out ulong memory, out string? sizeError))
+            return Fail(sizeError!);
+        if (!Enum.TryParse<IrqchipMode>(result.GetValue(Irqchip), ignoreCase: true, out var irqchip) || !Enum.IsDefined(irqchip))
+            return Fail($"unknown --irqchip '{result.GetValue(Irqchip)}' (kernel, split or userspace)");
+        if (!TryParseConsole(result.GetValue(ConsoleOption)!, out var consoleKind, out string? consoleFile))
+            return Fail($"unknown --console '{result.GetValue(ConsoleOption)}' (stdio, none or file:PATH)");
+        string? kernel = result.GetValue(Kernel);
+        if (kernel is null)
+            return Fail("--kernel is required (the default guest is not available yet)");
+
+        var config = new MachineConfig
+        {
+            KernelPath = kernel,
+            InitrdPath = result.GetValue(Initrd),
+            CommandLine = result.GetValue(CommandLine) ?? "",
+            VcpuCount = result.GetValue(Cpus),
+            MemorySize = memory,
+            Irqchip = irqchip,
+            Console = consoleKind,
+            ConsoleFile = consoleFile,
+            BootTimer = result.GetValue(BootTimer),
+            DebugExit = result.GetValue(DebugExit),
+            CpuidMask = (result.GetValue(CpuidMask) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        };
+        if (config.Validate() is { } problem)
+            return Fail(problem);
+
+        using var loggerFactory = LoggerFactory.Create(builder =>
+        {
+            builder.SetMinimumLevel(LogLevel.Trace);
+            builder.AddProvider(new StderrLoggerProvider(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information));
+        });
+        var logger = loggerFactory.CreateLogger("ember");
+        if (!KvmSystem.IsAvailable())
+            return Fail("/dev/kvm is not available (run `ember doctor`)");
+        if (KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm)
+            logger.LogWarning("software KVM (kvm_pvm): guest kernel code is emulated (~2M instructions/s); a stock Linux kernel stops part-way (missing cmpxchg16b/xsave/int3 emulation)");
+
+        using var output = OpenConsoleOutput(config);
+        MicroVm machine;
+        try
+        {
+            machine = MicroVm.Create(config, new StreamSerialOutput(output), loggerFactory, start);
+        }
+        catch (Exception e) when (e is MachineConfigurationException or BootImageException or IOException or UnauthorizedAccessException)
+        {
+            return Fail(e.Message);
+        }
+        catch (KvmException e)
+        {
+            Console.Error.WriteLine($"ember: error: {e.Message}");
+            return MachineExit.ExitInternalError;
+        }
+
+        using (machine)
+        using (config.Console == ConsoleKind.Stdio ? TerminalMode.EnterRaw() : null)
+        {
+            if (config.Console == ConsoleKind.Stdio)
+                ConsoleInputPump.Start(machine);
+            var exit = machine.Run();
+            output.Flush();
+            if (exit.Reason is MachineStopReason.EmulationFailure or MachineStopReason.InternalError)
+                logger.LogError("{Message}", exit.Message);
+            else
+                logger.LogDebug("{Message}", exit.Message);
+            if (exit.Reason == MachineStopReason.EmulationFailure && KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm)
+                logger.LogError("this host's software KVM (kvm_pvm) lacks emulation for that instruction; on hardware KVM it runs natively");
+            return exit.ExitCode;
+        }
+    }
+
+    private static bool TryParseConsole(string text, out ConsoleKind kind, out string? file)
+    {
+        file = null;
+        kind = ConsoleKind.Stdio;
+        if (text == "stdio")
+            return true;
+        if (text == "none")
+        {
+            kind = ConsoleKind.None;
+            return true;
+        }
+        if (text.StartsWith("file:", StringComparison.Ordinal) && text.Length > 5)
+        {
+            kind = ConsoleKind.File;
+            file = text[5..];
+            return true;
+        }
+        return false;
+    }
+
+    private static Stream OpenConsoleOutput(MachineConfig config) => config.Console switch
+    {
+        ConsoleKind.Stdio => Console.OpenStandardOutput(),
+        ConsoleKind.File => new FileStream(config.ConsoleFile!, FileMode.Append, FileAccess.Write, FileShare.Read),
+        _ => Stream.Null,
+    };
+}

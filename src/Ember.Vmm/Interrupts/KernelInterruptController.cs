@@ -1,0 +1,75 @@
+using Ember.Devices.Bus;
+using Ember.Devices.Interrupts;
+using Ember.Kvm;
+using Ember.Vmm.Cpu;
+using Ember.Vmm.Machine;
+
+namespace Ember.Vmm.Interrupts;
+
+/// <summary>
+/// PIC, IOAPIC, PIT and LAPICs all in the kernel. Ember only routes GSIs: 0–15 reach the PIC pair
+/// and the IOAPIC, 16–23 the IOAPIC alone, and ISA IRQ0 reaches IOAPIC pin 2 to match the MADT's
+/// interrupt source override (the in-kernel PIT raises GSI 0).
+/// </summary>
+public sealed class KernelInterruptController(VirtualMachine vm) : IInterruptController
+{
+    private const uint IoapicPins = 24;
+    private readonly IInterruptLine[] _lines = Enumerable.Range(0, (int)IoapicPins).Select(i => (IInterruptLine)new KvmGsiLine(vm, (uint)i)).ToArray();
+
+    public IrqchipMode Mode => IrqchipMode.Kernel;
+
+    public bool InjectsFromUserSpace => false;
+
+    public void CreateBeforeVcpus()
+    {
+        vm.CreateIrqchip();
+        vm.CreatePit2(speakerDummy: true);
+        vm.SetGsiRouting(DefaultRoutes());
+    }
+
+    internal static GsiRoutingEntry[] DefaultRoutes()
+    {
+        var routes = new List<GsiRoutingEntry>();
+        for (uint gsi = 0; gsi < 16; gsi++)
+            routes.Add(GsiRoutingEntry.Irqchip(gsi, gsi < 8 ? IrqchipState.PicMaster : IrqchipState.PicSlave, gsi % 8));
+        for (uint gsi = 0; gsi < IoapicPins; gsi++)
+        {
+            if (gsi == 2)
+                continue;  // IRQ2 is the PIC cascade; IOAPIC pin 2 is fed by GSI 0.
+            routes.Add(GsiRoutingEntry.Irqchip(gsi, IrqchipState.IoApic, gsi == 0 ? 2 : gsi));
+        }
+        return [.. routes];
+    }
+
+    public void ConfigureVcpu(VirtualCpu vcpu) => VcpuInitializer.ConfigureLapicLintPins(vcpu);
+
+    public void RegisterDevices(DeviceBus pio, DeviceBus mmio)
+    {
+    }
+
+    public IInterruptLine IsaLine(int irq) => _lines[irq];
+
+    public void Start()
+    {
+    }
+
+    public void OnIoapicEoi(byte vector)
+    {
+    }
+
+    public void BeforeRun(VirtualCpu vcpu)
+    {
+    }
+
+    public bool DeliverLint1Nmi(VirtualCpu vcpu)
+    {
+        if (!VcpuInitializer.Lint1DeliversNmi(vcpu.GetLapic()))
+            return false;
+        vcpu.Nmi();
+        return true;
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using Ember.Devices.Bus;
+using Ember.Devices.Legacy;
+using Ember.Kvm;
+using Ember.Memory;
+using Ember.Vmm.Acpi;
+using Ember.Vmm.Boot;
+using Ember.Vmm.Cpu;
+using Ember.Vmm.Interrupts;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Ember.Vmm.Machine;
+
+/// <summary>
+/// One Ember microVM: guest RAM, the KVM VM and its vCPUs, the buses with the platform devices,
+/// the interrupt controller for the chosen mode, and a booted kernel. <see cref="Run"/> starts one
+/// thread per vCPU and returns how the machine ended. This is the embeddable entry point:
+/// <code>
+/// using var vm = MicroVm.Create(config, consoleOutput);
+/// MachineExit exit = vm.Run();
+/// </code>
+/// </summary>
+public sealed class MicroVm : IDisposable, IMachineLifecycle
+{
+    private readonly KvmSystem _kvm;
+    private readonly VirtualMachine _vm;
+    private readonly MmapGuestMemory _memory;
+    private readonly IInterruptController _interrupts;
+    private readonly PlatformDevices _devices;
+    private readonly List<VirtualCpu> _vcpus = [];
+    private readonly List<VcpuRunner> _runners = [];
+    private readonly ILogger _logger;
+    private readonly ManualResetEventSlim _stopped = new();
+    private readonly object _haltLock = new();
+    private MachineExit? _exit;
+    private int _stopRequested;
+    private bool _started;
+
+    private MicroVm(MachineConfig config, ISerialOutput console, ILoggerFactory loggerFactory, long startTimestamp)
+    {
+        Config = config;
+        _logger = loggerFactory.CreateLogger("Ember.Vmm");
+        _kvm = KvmSystem.Open();
+        try
+        {
+            _vm = _kvm.CreateVirtualMachine();
+            _memory = new MmapGuestMemory(Layout.RamRegions(config.MemorySize));
+            uint slot = 0;
+            foreach (var region in _memory.MappedRegions)
+                _vm.SetUserMemoryRegion(slot++, region.Start.Value, region.Size, region.HostAddress);
+            SetIntelOnlyAddresses();
+
+            _interrupts = InterruptControllerFactory.Create(config.Irqchip, _vm, this);
+            _interrupts.CreateBeforeVcpus();
+
+            Pio = new DeviceBus();
+            Mmio = new DeviceBus();
+            _interrupts.RegisterDevices(Pio, Mmio);
+            _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
+            WireDeviceEvents();
+
+            CreateVcpus();
+            Boot();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds a machine and loads its kernel. Throws <see cref="MachineConfigurationException"/> for bad
+    /// configuration, <see cref="BootImageException"/> for an unbootable image, and <see cref="KvmException"/>
+    /// when KVM refuses something.
+    /// </summary>
+    public static MicroVm Create(MachineConfig config, ISerialOutput console, ILoggerFactory? loggerFactory = null, long? startTimestamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(console);
+        if (config.Validate() is { } problem)
+            throw new MachineConfigurationException(problem);
+        return new MicroVm(config, console, loggerFactory ?? NullLoggerFactory.Instance, startTimestamp ?? Stopwatch.GetTimestamp());
+    }
+
+    public MachineConfig Config { get; }
+
+    public IGuestMemory Memory => _memory;
+
+    public DeviceBus Pio { get; }
+
+    public DeviceBus Mmio { get; }
+
+    public IReadOnlyList<VirtualCpu> Vcpus => _vcpus;
+
+    public IInterruptController Interrupts => _interrupts;
+
+    /// <summary>Raised (on a vCPU thread) when the guest writes the boot-timer magic; the time since process start.</summary>
+    public event Action<TimeSpan>? BootTimeReported;
+
+    public bool StopRequested => Volatile.Read(ref _stopRequested) != 0;
+
+    /// <summary>Guest accesses that no device claimed, over all vCPUs.</summary>
+    public long UnclaimedAccesses => _runners.Sum(r => r.UnclaimedAccesses);
+
+    /// <summary>Feeds bytes to the guest's COM1 (bounded: excess is dropped by the UART).</summary>
+    public int SendConsoleInput(ReadOnlySpan<byte> bytes)
+    {
+        int accepted = _devices.Serial.EnqueueInput(bytes);
+        return accepted;
+    }
+
+    private void SetIntelOnlyAddresses()
+    {
+        // Intel VMX needs three pages for a real-mode TSS and one for the EPT identity map, just
+        // below the IOAPIC; other KVM flavours accept or ignore them.
+        try
+        {
+            _vm.SetIdentityMapAddress(Layout.IdentityMapPage);
+            _vm.SetTssAddress(Layout.RealModeTss);
+        }
+        catch (KvmException e)
+        {
+            _logger.LogDebug("KVM refused the Intel TSS/identity-map addresses: {Error}", e.Message);
+        }
+    }
+
+    private void WireDeviceEvents()
+    {
+        _devices.PowerManagement.PowerOffRequested += () => Stop(new MachineExit(MachineStopReason.PowerOff, "guest powered off (ACPI S5)"));
+        _devices.Keyboard.ResetRequested += () => Stop(new MachineExit(MachineStopReason.Reset, "guest reset through the i8042"));
+        if (_devices.DebugExit is { } debugExit)
+            debugExit.ExitRequested += value => Stop(new MachineExit(MachineStopReason.DebugExit, $"guest wrote 0x{value:x2} to the debug-exit port", value));
+        if (_devices.BootTimer is { } bootTimer)
+        {
+            bootTimer.BootTimeReported += elapsed =>
+            {
+                _logger.LogInformation("Guest-boot-time = {Microseconds} us", (long)elapsed.TotalMicroseconds);
+                BootTimeReported?.Invoke(elapsed);
+            };
+        }
+    }
+
+    private void CreateVcpus()
+    {
+        var supported = _kvm.GetSupportedCpuid();
+        var masked = Config.CpuidMask.Select(name => CpuidFeature.TryFind(name, out var f)
+            ? f
+            : throw new MachineConfigurationException($"unknown CPUID feature '{name}' in --cpuid-mask")).ToList();
+        for (uint id = 0; id < Config.VcpuCount; id++)
+        {
+            var vcpu = _vm.CreateVcpu(id);
+            _vcpus.Add(vcpu);
+            VcpuInitializer.ConfigureCpuid(vcpu, GuestCpuid.Build(supported, id, Config.VcpuCount, masked));
+            VcpuInitializer.ConfigureMsrs(vcpu);
+            VcpuInitializer.ConfigureFpu(vcpu);
+            _interrupts.ConfigureVcpu(vcpu);
+            _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger));
+        }
+        VirtualCpu.PrepareKickSignal();
+    }
+
+    private void Boot()
+    {
+        byte[] kernel = File.ReadAllBytes(Config.KernelPath);
+        byte[] initrd = Config.InitrdPath is null ? [] : File.ReadAllBytes(Config.InitrdPath);
+        var acpi = AcpiTableBuilder.Build(new AcpiPlatform(Config.VcpuCount));
+        var rsdp = acpi.WriteTo(_memory);
+        var loader = BootImageFormatDetector.CreateLoader(kernel);
+        var entry = loader.Load(_memory, new BootRequest(kernel, Config.CommandLine) { Initrd = initrd, AcpiRsdp = rsdp });
+        VcpuInitializer.ApplyBootEntry(_vcpus[0], entry);
+        _logger.LogDebug("booting {Format} image at 0x{Entry:x} in {Mode}", loader.Format, entry.EntryPoint, entry.Mode);
+    }
+
+    /// <summary>Runs the vCPUs until the guest powers off, resets, or something stops the machine.</summary>
+    public MachineExit Run()
+    {
+        if (_started)
+            throw new InvalidOperationException("a MicroVm runs once");
+        _started = true;
+        _interrupts.Start();
+        var threads = _runners.Select(runner => new Thread(runner.Run, maxStackSize: 256 * 1024)
+        {
+            IsBackground = true,
+            Name = $"ember-vcpu{runner.Vcpu.Id}",
+        }).ToList();
+        foreach (var thread in threads)
+            thread.Start();
+        _stopped.Wait();
+        KickAll();
+        foreach (var thread in threads)
+        {
+            while (!thread.Join(TimeSpan.FromMilliseconds(50)))
+                KickAll();
+        }
+        return _exit!;
+    }
+
+    /// <summary>Asks the machine to stop from the host side (Ctrl-A X, API, embedding program).</summary>
+    public void RequestStop(string why = "stopped by the host") => Stop(new MachineExit(MachineStopReason.HostRequest, why));
+
+    public void Stop(MachineExit exit)
+    {
+        if (Interlocked.CompareExchange(ref _exit, exit, null) is not null)
+            return;
+        Volatile.Write(ref _stopRequested, 1);
+        _stopped.Set();
+        KickAll();
+        lock (_haltLock)
+            Monitor.PulseAll(_haltLock);
+    }
+
+    private void KickAll()
+    {
+        foreach (var vcpu in _vcpus)
+            vcpu.Kick();
+    }
+
+    void IMachineLifecycle.WaitForInterrupt(VirtualCpu vcpu)
+    {
+        // User-space irqchip: HLT exits to us. Sleep until the PIC has something or the machine stops.
+        lock (_haltLock)
+        {
+            if (!StopRequested && !_interrupts.InjectsFromUserSpace)
+            {
+                Monitor.Wait(_haltLock, TimeSpan.FromMilliseconds(10));
+                return;
+            }
+            if (!StopRequested)
+                Monitor.Wait(_haltLock, TimeSpan.FromMilliseconds(1));
+        }
+    }
+
+    /// <summary>Wakes vCPUs halted in user space (called by the user-space PIC when its output rises).</summary>
+    internal void WakeHalted()
+    {
+        lock (_haltLock)
+            Monitor.PulseAll(_haltLock);
+    }
+
+    public void Dispose()
+    {
+        if (_started && !StopRequested)
+            RequestStop("disposed");
+        foreach (var vcpu in _vcpus)
+            vcpu.Dispose();
+        _interrupts?.Dispose();
+        _vm?.Dispose();
+        _kvm.Dispose();
+        _memory?.Dispose();
+        _stopped.Dispose();
+    }
+}

@@ -1,0 +1,163 @@
+using Ember.Devices.Bus;
+using Ember.Kvm;
+using Ember.Memory;
+using Ember.Vmm.Cpu;
+using Ember.Vmm.Interrupts;
+using Microsoft.Extensions.Logging;
+
+namespace Ember.Vmm.Machine;
+
+/// <summary>
+/// One vCPU's thread: KVM_RUN, then one switch that sends the exit to the PIO bus, the MMIO bus,
+/// the interrupt controller or the machine's lifecycle. Nothing the guest does can throw out of
+/// this loop: device errors are logged and counted, and anything fatal becomes a machine stop.
+/// </summary>
+internal sealed class VcpuRunner(
+    VirtualCpu vcpu,
+    DeviceBus pioBus,
+    DeviceBus mmioBus,
+    IInterruptController interrupts,
+    IGuestMemory memory,
+    IMachineLifecycle lifecycle,
+    ILogger logger)
+{
+    private const int InstructionBytesShown = 16;
+    private long _deviceErrors;
+    private long _unclaimedAccesses;
+
+    public VirtualCpu Vcpu => vcpu;
+
+    public long DeviceErrors => Interlocked.Read(ref _deviceErrors);
+
+    public long UnclaimedAccesses => Interlocked.Read(ref _unclaimedAccesses);
+
+    /// <summary>Set by the machine to pause this vCPU between exits (NMI delivery, snapshots).</summary>
+    public Action<VirtualCpu>? PausedWork;
+
+    public void Run()
+    {
+        try
+        {
+            while (!lifecycle.StopRequested)
+            {
+                if (interrupts.InjectsFromUserSpace)
+                    interrupts.BeforeRun(vcpu);
+                var exit = vcpu.Run();
+                if (!Dispatch(exit))
+                    return;
+            }
+        }
+        catch (Exception e) when (e is KvmException or InvalidOperationException or ObjectDisposedException)
+        {
+            lifecycle.Stop(new MachineExit(MachineStopReason.InternalError, $"vCPU {vcpu.Id}: {e.Message}"));
+        }
+    }
+
+    private bool Dispatch(VcpuExit exit)
+    {
+        switch (exit.Reason)
+        {
+            case VcpuExitReason.Io:
+                HandleIo(exit.Io);
+                return true;
+            case VcpuExitReason.Mmio:
+                HandleMmio(exit.Mmio);
+                return true;
+            case VcpuExitReason.IoapicEoi:
+                interrupts.OnIoapicEoi(exit.EoiVector);
+                return true;
+            case VcpuExitReason.Interrupted:
+            case VcpuExitReason.IrqWindowOpen:
+                vcpu.ImmediateExit = false;
+                var work = Interlocked.Exchange(ref PausedWork, null);
+                work?.Invoke(vcpu);
+                return true;
+            case VcpuExitReason.Hlt:
+                // Only without an in-kernel LAPIC does HLT reach user space: wait for the PIC.
+                lifecycle.WaitForInterrupt(vcpu);
+                return true;
+            case VcpuExitReason.Shutdown:
+                lifecycle.Stop(new MachineExit(MachineStopReason.Reset, $"vCPU {vcpu.Id} triple fault (shutdown)"));
+                return false;
+            case VcpuExitReason.SystemEvent:
+                lifecycle.Stop(exit.SystemEventType switch
+                {
+                    SystemEventType.Shutdown => new MachineExit(MachineStopReason.PowerOff, "guest powered off (system event)"),
+                    SystemEventType.Reset => new MachineExit(MachineStopReason.Reset, "guest reset (system event)"),
+                    var other => new MachineExit(MachineStopReason.InternalError, $"guest system event {other}"),
+                });
+                return false;
+            case VcpuExitReason.InternalError:
+                lifecycle.Stop(DescribeInternalError(exit));
+                return false;
+            case VcpuExitReason.FailEntry:
+                lifecycle.Stop(new MachineExit(MachineStopReason.InternalError,
+                    $"vCPU {vcpu.Id}: KVM could not enter the guest (hardware reason 0x{exit.FailEntryReason:x})"));
+                return false;
+            default:
+                lifecycle.Stop(new MachineExit(MachineStopReason.InternalError, $"vCPU {vcpu.Id}: unexpected exit {exit.Reason}"));
+                return false;
+        }
+    }
+
+    private void HandleIo(IoExit io)
+    {
+        int size = io.Size;
+        if (size is not (1 or 2 or 4) || io.Data.Length != size * (int)io.Count)
+        {
+            Interlocked.Increment(ref _unclaimedAccesses);
+            return;
+        }
+        try
+        {
+            for (int i = 0; i < io.Count; i++)
+            {
+                var chunk = io.Data.Slice(i * size, size);
+                bool claimed = io.Direction == IoDirection.Out ? pioBus.Write(io.Port, chunk) : pioBus.Read(io.Port, chunk);
+                if (!claimed)
+                    Interlocked.Increment(ref _unclaimedAccesses);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            DeviceFailed(e, $"port 0x{io.Port:x}");
+        }
+    }
+
+    private void HandleMmio(MmioExit mmio)
+    {
+        try
+        {
+            bool claimed = mmio.IsWrite ? mmioBus.Write(mmio.Address, mmio.Data) : mmioBus.Read(mmio.Address, mmio.Data);
+            if (!claimed)
+                Interlocked.Increment(ref _unclaimedAccesses);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            DeviceFailed(e, $"MMIO 0x{mmio.Address:x}");
+        }
+    }
+
+    private void DeviceFailed(Exception e, string where)
+    {
+        // A device must never throw on guest input; if one does, the guest keeps running and we say so once per error.
+        Interlocked.Increment(ref _deviceErrors);
+        logger.LogError(e, "device at {Where} failed on a guest access", where);
+    }
+
+    private MachineExit DescribeInternalError(VcpuExit exit)
+    {
+        var regs = vcpu.GetRegisters();
+        var sregs = vcpu.GetSpecialRegisters();
+        ulong linear = sregs.Cs.Base + regs.Rip;
+        Span<byte> bytes = stackalloc byte[InstructionBytesShown];
+        string code = VcpuLogicalMemory.TryRead(vcpu, memory, linear, bytes)
+            ? Convert.ToHexString(bytes).ToLowerInvariant()
+            : "unreadable";
+        if (exit.InternalErrorKind == InternalErrorKind.Emulation)
+            return new MachineExit(MachineStopReason.EmulationFailure,
+                $"KVM could not emulate the guest instruction at RIP 0x{regs.Rip:x} (CS base 0x{sregs.Cs.Base:x}), bytes {code}");
+        return new MachineExit(MachineStopReason.InternalError,
+            $"KVM internal error {exit.InternalErrorKind} at RIP 0x{regs.Rip:x}, bytes {code}");
+    }
+}
