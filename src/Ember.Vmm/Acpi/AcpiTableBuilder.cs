@@ -1,0 +1,57 @@
+using Ember.Memory;
+
+namespace Ember.Vmm.Acpi;
+
+/// <summary>
+/// Builds and places the ACPI tables in the BIOS area <see cref="Layout.AcpiStart"/>-
+/// <see cref="Layout.AcpiEnd"/>: RSDP at 0xE0000 (16-aligned, where OSes without a pointer scan
+/// for it, ACPI 6.x §5.2.5.1), then FACS (64-aligned), DSDT, FADT, MADT, RSDT and XSDT, each
+/// 16-aligned. The RSDT/XSDT list the FADT and MADT; the FADT points to the FACS and DSDT.
+/// </summary>
+public static class AcpiTableBuilder
+{
+    private const ulong TableAlignment = 16;
+
+    public static AcpiTableSet Build(AcpiPlatform platform)
+    {
+        ArgumentNullException.ThrowIfNull(platform);
+
+        ulong cursor = Layout.Rsdp + Rsdp.Length;
+        ulong Place(int length, ulong alignment)
+        {
+            ulong address = (cursor + alignment - 1) & ~(alignment - 1);
+            cursor = address + (ulong)length;
+            if (cursor > Layout.AcpiEnd)
+            {
+                throw new InvalidOperationException($"ACPI tables overflow the region ending at 0x{Layout.AcpiEnd:x}");
+            }
+            return address;
+        }
+
+        byte[] facs = Facs.Encode();
+        ulong facsAddress = Place(facs.Length, Facs.Alignment);
+        byte[] dsdt = Dsdt.Encode();
+        ulong dsdtAddress = Place(dsdt.Length, TableAlignment);
+        byte[] fadt = Fadt.Encode(facsAddress, dsdtAddress);
+        ulong fadtAddress = Place(fadt.Length, TableAlignment);
+        byte[] madt = Madt.Encode(platform.VcpuCount);
+        ulong madtAddress = Place(madt.Length, TableAlignment);
+        byte[] rsdt = Rsdt.Encode([(uint)fadtAddress, (uint)madtAddress]);
+        ulong rsdtAddress = Place(rsdt.Length, TableAlignment);
+        byte[] xsdt = Xsdt.Encode([fadtAddress, madtAddress]);
+        ulong xsdtAddress = Place(xsdt.Length, TableAlignment);
+        byte[] rsdp = Rsdp.Encode((uint)rsdtAddress, xsdtAddress);
+
+        var rsdpAddress = new GuestAddress(Layout.Rsdp);
+        return new AcpiTableSet(rsdpAddress,
+        [
+            new AcpiTable(Rsdp.Signature, rsdpAddress, rsdp),
+            new AcpiTable(Facs.Signature, new GuestAddress(facsAddress), facs),
+            new AcpiTable(Dsdt.Signature, new GuestAddress(dsdtAddress), dsdt),
+            new AcpiTable(Fadt.Signature, new GuestAddress(fadtAddress), fadt),
+            new AcpiTable(Madt.Signature, new GuestAddress(madtAddress), madt),
+            new AcpiTable(Rsdt.Signature, new GuestAddress(rsdtAddress), rsdt),
+            new AcpiTable(Xsdt.Signature, new GuestAddress(xsdtAddress), xsdt),
+        ]);
+    }
+}
