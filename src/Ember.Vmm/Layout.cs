@@ -147,6 +147,12 @@ public static class Layout
     /// <summary>IOAPIC MMIO base (82093AA §3.0 default, also in the MADT).</summary>
     public const ulong IoApicBase = 0xFEC0_0000;
 
+    /// <summary>Intel VMX: one page for the EPT identity map (KVM_SET_IDENTITY_MAP_ADDR), just below the real-mode TSS.</summary>
+    public const ulong IdentityMapPage = 0xFEFF_C000;
+
+    /// <summary>Intel VMX: three pages for the real-mode TSS (KVM_SET_TSS_ADDR), below the test MMIO buffer.</summary>
+    public const ulong RealModeTss = 0xFEFF_D000;
+
     /// <summary>IOAPIC register window size.</summary>
     public const ulong IoApicSize = 0x1000;
 

@@ -1,0 +1,208 @@
+using Ember.Kvm;
+using Ember.TestGuests;
+using Ember.Vmm.Machine;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Ember.Vmm.Tests.Machine;
+
+/// <summary>Whole machines booting assembled multiboot guests on the real /dev/kvm.</summary>
+[Trait("Requires", "kvm")]
+public sealed class MultibootGuestTests
+{
+    private static MachineExit Boot(Action<Assembler> guest, out string console, int cpus = 1, bool bootTimer = false, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null)
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
+        string kernel = MultibootImage.WriteTemporary(guest);
+        try
+        {
+            var captured = new CapturedConsole();
+            var config = new MachineConfig
+            {
+                KernelPath = kernel,
+                MemorySize = 64UL << 20,
+                VcpuCount = cpus,
+                DebugExit = true,
+                BootTimer = bootTimer,
+                Console = ConsoleKind.None,
+            };
+            using var vm = MicroVm.Create(config, captured);
+            beforeRun?.Invoke(vm);
+            using var watchdog = new Timer(_ => vm.RequestStop("test watchdog: the guest took too long"), null, TimeSpan.FromSeconds(60), Timeout.InfiniteTimeSpan);
+            var exit = vm.Run();
+            inspect?.Invoke(vm);
+            console = captured.Text;
+            return exit;
+        }
+        finally
+        {
+            File.Delete(kernel);
+        }
+    }
+
+    [Fact]
+    public void AMultibootGuestPrintsOnTheUartAndItsDebugExitValueBecomesTheExitCode()
+    {
+        var exit = Boot(a =>
+        {
+            GuestCode.Print32(a, "hello from multiboot\n");
+            GuestCode.Exit32(a, 0x21);
+        }, out string console);
+        Assert.Equal("hello from multiboot\n", console);
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal((0x21 << 1) | 1, exit.ExitCode);
+    }
+
+    [Fact]
+    public void TheGuestStartsWithTheMultibootMagicAndInfoPointer()
+    {
+        uint eaxSeen = 0, ebxSeen = 0, memUpper = 0;
+        const uint results = 0x5000;
+        var exit = Boot(a =>
+        {
+            a.mov(__dword_ptr[results], eax);
+            a.mov(__dword_ptr[results + 4], ebx);
+            a.mov(ecx, __dword_ptr[ebx + 8]);  // mem_upper (KiB above 1 MiB)
+            a.mov(__dword_ptr[results + 8], ecx);
+            GuestCode.Exit32(a, 0);
+        }, out _, inspect: vm =>
+        {
+            eaxSeen = vm.Memory.ReadObject<uint>(new(results));
+            ebxSeen = vm.Memory.ReadObject<uint>(new(results + 4));
+            memUpper = vm.Memory.ReadObject<uint>(new(results + 8));
+        });
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal(0x2BAD_B002u, eaxSeen);
+        Assert.Equal((uint)Layout.MultibootInfo, ebxSeen);
+        Assert.Equal((64u << 10) - 1024, memUpper);
+    }
+
+    [Fact]
+    public void TheTestDeviceScratchRegisterAndFwCfgAnswerAsQemuDoes()
+    {
+        const uint results = 0x5000;
+        var exit = Boot(a =>
+        {
+            // pc-testdev scratch register: 32-bit write, read back.
+            a.mov(dx, (ushort)Layout.TestDevicePort);
+            a.mov(eax, 0xDEADBEEF);
+            a.@out(dx, eax);
+            a.@in(eax, dx);
+            a.mov(__dword_ptr[results], eax);
+            // rep outsd / insd through the same register: the last value written is read back every time.
+            a.mov(__dword_ptr[results + 0x100], 0x11111111);
+            a.mov(__dword_ptr[results + 0x104], 0x22222222);
+            a.mov(esi, results + 0x100);
+            a.mov(ecx, 2);
+            a.cld();
+            a.rep.outsd();
+            a.mov(edi, results + 0x108);
+            a.mov(ecx, 2);
+            a.rep.insd();
+            // fw_cfg: signature, CPU count, RAM size.
+            a.mov(dx, (ushort)Layout.FwCfgPort);
+            a.mov(ax, 0x0000);
+            a.@out(dx, ax);
+            a.inc(dx);
+            a.mov(edi, results + 4);
+            a.mov(ecx, 4);
+            a.rep.insb();
+            a.dec(dx);
+            a.mov(ax, 0x0005);
+            a.@out(dx, ax);
+            a.inc(dx);
+            a.mov(edi, results + 8);
+            a.mov(ecx, 2);
+            a.rep.insb();
+            a.dec(dx);
+            a.mov(ax, 0x0003);
+            a.@out(dx, ax);
+            a.inc(dx);
+            a.mov(edi, results + 12);
+            a.mov(ecx, 8);
+            a.rep.insb();
+            // The 64 KiB test MMIO buffer is MMIO, not RAM: a write reads back.
+            a.mov(ebx, (uint)Layout.TestDeviceMmio);
+            a.mov(__dword_ptr[ebx + 0x1230], 0xA5A5_5A5A);
+            a.mov(eax, __dword_ptr[ebx + 0x1230]);
+            a.mov(__dword_ptr[results + 20], eax);
+            GuestCode.Exit32(a, 0);
+        }, out _, cpus: 2, inspect: vm =>
+        {
+            var m = vm.Memory;
+            Assert.Equal(0xDEADBEEFu, m.ReadObject<uint>(new(results)));
+            Assert.Equal(0x22222222u, m.ReadObject<uint>(new(results + 0x108)));
+            Assert.Equal(0x22222222u, m.ReadObject<uint>(new(results + 0x10C)));
+            Assert.Equal("QEMU"u8.ToArray(), m.GetSpan(new(results + 4), 4).ToArray());
+            Assert.Equal((ushort)2, m.ReadObject<ushort>(new(results + 8)));
+            Assert.Equal(64UL << 20, m.ReadObject<ulong>(new(results + 12)));
+            Assert.Equal(0xA5A5_5A5Au, m.ReadObject<uint>(new(results + 20)));
+        });
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+    }
+
+    [Fact]
+    public void TheBootTimerReportsWhenTheGuestWritesTheMagicByte()
+    {
+        TimeSpan? reported = null;
+        var exit = Boot(a =>
+        {
+            a.mov(ebx, (uint)Layout.BootTimer);
+            a.mov(__byte_ptr[ebx], 123);
+            GuestCode.Exit32(a, 0);
+        }, out _, bootTimer: true, beforeRun: vm => vm.BootTimeReported += t => reported = t);
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.NotNull(reported);
+        Assert.True(reported > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void TwoVcpusTheBootProcessorWakesTheOtherWithInitAndSipiAndBothReport()
+    {
+        const uint counter = 0x5000, trampoline = 0x8000;
+        // The AP starts in real mode at 0000:8000 (SIPI vector 8): says "AP", counts itself, halts.
+        byte[] apCode = GuestAssembler.Assemble(16, trampoline, ap =>
+        {
+            var halt = ap.CreateLabel();
+            ap.mov(dx, GuestCode.Com1);
+            foreach (char c in "AP\n")
+            {
+                ap.mov(al, (byte)c);
+                ap.@out(dx, al);
+            }
+            ap.xor(ax, ax);
+            ap.mov(ds, ax);
+            ap.@lock.inc(__dword_ptr[(ushort)counter]);
+            ap.Label(ref halt);
+            ap.cli();
+            ap.hlt();
+            ap.jmp(halt);
+        });
+        var exit = Boot(a =>
+        {
+            var wait = a.CreateLabel();
+            a.mov(__dword_ptr[counter], 0);
+            // Store the trampoline at 0x8000 four bytes at a time.
+            var padded = new byte[(apCode.Length + 3) & ~3];
+            apCode.CopyTo(padded, 0);
+            for (int i = 0; i < padded.Length; i += 4)
+                a.mov(__dword_ptr[trampoline + (uint)i], BitConverter.ToUInt32(padded, i));
+            GuestCode.Print32(a, "BSP\n");
+            // INIT, then STARTUP, to all excluding self (ICR, Intel SDM vol. 3 §11.6.1).
+            a.mov(ebx, 0xFEE0_0300);
+            a.mov(__dword_ptr[ebx], 0x000C_4500);
+            a.mov(__dword_ptr[ebx], 0x000C_4600 | (trampoline >> 12));
+            a.Label(ref wait);
+            a.pause();
+            a.cmp(__dword_ptr[counter], 1);
+            a.jb(wait);
+            GuestCode.Print32(a, "SMP-OK\n");
+            GuestCode.Exit32(a, 0x2);
+        }, out string console, cpus: 2);
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal(5, exit.ExitCode);
+        Assert.StartsWith("BSP\n", console);
+        Assert.Contains("AP\n", console);
+        Assert.EndsWith("SMP-OK\n", console);
+    }
+}
