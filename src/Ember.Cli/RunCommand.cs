@@ -22,12 +22,13 @@ internal static class RunCommand
     private static readonly Option<bool> BootTimer = new("--boot-timer") { Description = "Log the guest's boot time when it writes 123 to MMIO 0xC0000000." };
     private static readonly Option<bool> DebugExit = new("--debug-exit") { Description = "A guest write of v to port 0xF4 ends Ember with status (v<<1)|1." };
     private static readonly Option<string?> CpuidMask = new("--cpuid-mask") { Description = "CPUID features to hide, comma-separated (e.g. cx16,xsave)." };
+    private static readonly Option<bool> NoDecompress = new("--no-decompress") { Description = "Boot a bzImage through its own decompressor instead of Ember decompressing it and using the PVH entry." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
 
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, CpuidMask, Verbose })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, CpuidMask, NoDecompress, Verbose })
             command.Options.Add(option);
         command.SetAction(Execute);
         return command;
@@ -64,6 +65,7 @@ internal static class RunCommand
             ConsoleFile = consoleFile,
             BootTimer = result.GetValue(BootTimer),
             DebugExit = result.GetValue(DebugExit),
+            DecompressBzImage = !result.GetValue(NoDecompress),
             CpuidMask = (result.GetValue(CpuidMask) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
         if (config.Validate() is { } problem)

@@ -24,6 +24,13 @@ public sealed record MachineConfig
     public bool BootTimer { get; init; }
     /// <summary>QEMU-style isa-debug-exit at port 0xF4.</summary>
     public bool DebugExit { get; init; }
+    /// <summary>
+    /// Boot a bzImage through the PVH entry of the vmlinux it carries, decompressed by Ember (gzip,
+    /// LZ4, zstd), so the guest skips its own decompressor. Falls back to the normal bzImage entry
+    /// when the payload cannot be decompressed or has no PVH note.
+    /// </summary>
+    public bool DecompressBzImage { get; init; } = true;
+
     /// <summary>CPUID feature names to hide from the guest (e.g. "cx16", "xsave").</summary>
     public IReadOnlyList<string> CpuidMask { get; init; } = [];
 

@@ -167,7 +167,16 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
         byte[] initrd = Config.InitrdPath is null ? [] : File.ReadAllBytes(Config.InitrdPath);
         var acpi = AcpiTableBuilder.Build(new AcpiPlatform(Config.VcpuCount));
         var rsdp = acpi.WriteTo(_memory);
-        var loader = BootImageFormatDetector.CreateLoader(kernel);
+        var format = BootImageFormatDetector.Detect(kernel);
+        if (format == BootImageFormat.LinuxBzImage && Config.DecompressBzImage
+            && KernelPayload.TryExtractVmlinux(kernel) is { } vmlinux
+            && BootImageFormatDetector.Detect(vmlinux) == BootImageFormat.Pvh)
+        {
+            _logger.LogDebug("booting the bzImage's embedded vmlinux ({Size} bytes) through its PVH entry", vmlinux.Length);
+            kernel = vmlinux;
+            format = BootImageFormat.Pvh;
+        }
+        var loader = BootImageFormatDetector.CreateLoader(format);
         var entry = loader.Load(_memory, new BootRequest(kernel, Config.CommandLine) { Initrd = initrd, AcpiRsdp = rsdp });
         VcpuInitializer.ApplyBootEntry(_vcpus[0], entry);
         _logger.LogDebug("booting {Format} image at 0x{Entry:x} in {Mode}", loader.Format, entry.EntryPoint, entry.Mode);
