@@ -5,8 +5,8 @@ set -euo pipefail
 purpose=${1:-test}
 packages=(gcc libc6-dev linux-libc-dev)
 case "$purpose" in
-  test) packages+=(acpica-tools) ;;
-  run) ;;
+  test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64) ;;
+  run) packages+=(busybox-static linux-image-cloud-amd64) ;;
   bench) packages+=(qemu-system-x86 time) ;;
 esac
 missing=()
