@@ -205,4 +205,51 @@ public sealed class MultibootGuestTests
         Assert.Contains("AP\n", console);
         Assert.EndsWith("SMP-OK\n", console);
     }
+
+    [Fact]
+    public void WritingSleepTypeFiveWithSleepEnableToPm1ControlPowersOff()
+    {
+        var exit = Boot(a =>
+        {
+            a.mov(dx, (ushort)Layout.Pm1ControlBlock);
+            a.mov(ax, (ushort)((Ember.Devices.Legacy.AcpiPowerManagement.S5SleepType << 10) | (1 << 13)));
+            a.@out(dx, ax);
+            GuestCode.Exit32(a, 0x7F);  // not reached
+        }, out _);
+        Assert.Equal(MachineStopReason.PowerOff, exit.Reason);
+        Assert.Equal(0, exit.ExitCode);
+    }
+
+    [Fact]
+    public void TheI8042ResetCommandStopsTheMachineAsAReset()
+    {
+        var exit = Boot(a =>
+        {
+            a.mov(al, 0xFE);
+            a.@out(0x64, al);
+            GuestCode.Exit32(a, 0x7F);
+        }, out _);
+        Assert.Equal(MachineStopReason.Reset, exit.Reason);
+        Assert.Equal(MachineExit.ExitReset, exit.ExitCode);
+    }
+
+    [Fact]
+    public void UnclaimedPortsReadAsAllOnesAndTheGuestKeepsRunning()
+    {
+        const uint results = 0x5000;
+        var exit = Boot(a =>
+        {
+            a.mov(dx, 0x2F0);
+            a.@in(eax, dx);
+            a.mov(__dword_ptr[results], eax);
+            a.mov(al, 0x55);
+            a.@out(dx, al);
+            GuestCode.Exit32(a, 0x3);
+        }, out _, inspect: vm =>
+        {
+            Assert.Equal(0xFFFF_FFFFu, vm.Memory.ReadObject<uint>(new(results)));
+            Assert.Equal(2, vm.UnclaimedAccesses);
+        });
+        Assert.Equal(7, exit.ExitCode);
+    }
 }

@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace Ember.Cli.Tests;
+
+/// <summary>Runs the real `ember` program (the built ember.dll under `dotnet`) and captures what it did.</summary>
+internal static class EmberProcess
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static Result Run(params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ember.dll"));
+        foreach (var argument in arguments)
+            info.ArgumentList.Add(argument);
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("ember did not finish within 60 s");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
