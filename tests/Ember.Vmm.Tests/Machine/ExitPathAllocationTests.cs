@@ -1,0 +1,56 @@
+using Ember.Kvm;
+using Ember.TestGuests;
+using Ember.Vmm.Machine;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Ember.Vmm.Tests.Machine;
+
+/// <summary>
+/// The exit path allocates nothing: a guest that makes 20,000 more PIO and MMIO exits than another
+/// allocates (within noise) no more managed memory over the whole machine run.
+/// </summary>
+[Trait("Requires", "kvm")]
+public sealed class ExitPathAllocationTests
+{
+    private static long AllocatedDuringRun(int iterations)
+    {
+        string kernel = MultibootImage.WriteTemporary(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, iterations);
+            a.mov(ebx, (uint)Layout.TestDeviceMmio);
+            a.mov(dx, (ushort)Layout.TestDevicePort);
+            a.Label(ref loop);
+            a.@out(dx, eax);                  // PIO exit to the pc-testdev scratch register
+            a.mov(__dword_ptr[ebx], ecx);     // MMIO exit to the test buffer
+            a.dec(ecx);
+            a.jnz(loop);
+            GuestCode.Exit32(a, 0);
+        });
+        try
+        {
+            var config = new MachineConfig { KernelPath = kernel, MemorySize = 32UL << 20, DebugExit = true, Console = ConsoleKind.None };
+            using var vm = MicroVm.Create(config, new CapturedConsole());
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            var exit = vm.Run();
+            long after = GC.GetTotalAllocatedBytes(precise: true);
+            Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+            return after - before;
+        }
+        finally
+        {
+            File.Delete(kernel);
+        }
+    }
+
+    [Fact]
+    public void TenThousandMoreIterationsAllocateNoMore()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
+        AllocatedDuringRun(100);  // warm up: JIT, thread creation, first-use statics
+        long small = AllocatedDuringRun(100);
+        long large = AllocatedDuringRun(10_100);
+        // 20,000 extra exits: even 8 bytes each would be 160 KB. Allow a little for runtime background noise.
+        Assert.True(large - small < 16 * 1024, $"the exit path allocated: {small} bytes for 200 exits, {large} bytes for 20,200 exits");
+    }
+}
