@@ -7,7 +7,10 @@ internal static class EmberProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] arguments)
+    public static Result Run(params string[] arguments) => RunWithInput(null, arguments);
+
+    /// <summary>Runs ember with <paramref name="input"/> written to its stdin (then stdin stays open until exit).</summary>
+    public static Result RunWithInput(byte[]? input, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -19,7 +22,15 @@ internal static class EmberProcess
         foreach (var argument in arguments)
             info.ArgumentList.Add(argument);
         using var process = Process.Start(info)!;
-        process.StandardInput.Close();
+        if (input is null)
+        {
+            process.StandardInput.Close();
+        }
+        else
+        {
+            process.StandardInput.BaseStream.Write(input);
+            process.StandardInput.BaseStream.Flush();
+        }
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
