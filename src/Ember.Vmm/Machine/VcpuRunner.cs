@@ -47,9 +47,12 @@ internal sealed class VcpuRunner(
                     return;
             }
         }
-        catch (Exception e) when (e is KvmException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception e)
         {
-            lifecycle.Stop(new MachineExit(MachineStopReason.InternalError, $"vCPU {vcpu.Id}: {e.Message}"));
+            // Nothing may escape a vCPU thread (it would take the process down): whatever failed, the
+            // machine stops with a one-line reason and the embedding program decides what to do.
+            logger.LogDebug(e, "vCPU {Id} stopped on an exception", vcpu.Id);
+            lifecycle.Stop(new MachineExit(MachineStopReason.InternalError, $"vCPU {vcpu.Id}: {e.GetType().Name}: {e.Message}"));
         }
     }
 

@@ -10,7 +10,7 @@ namespace Ember.Vmm.Tests.Machine;
 [Trait("Requires", "kvm")]
 public sealed class MultibootGuestTests
 {
-    private static MachineExit Boot(Action<Assembler> guest, out string console, int cpus = 1, bool bootTimer = false, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null)
+    private static MachineExit Boot(Action<Assembler> guest, out string console, int cpus = 1, bool bootTimer = false, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null, string? initrd = null, string commandLine = "")
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         string kernel = MultibootImage.WriteTemporary(guest);
@@ -25,6 +25,8 @@ public sealed class MultibootGuestTests
                 DebugExit = true,
                 BootTimer = bootTimer,
                 Console = ConsoleKind.None,
+                InitrdPath = initrd,
+                CommandLine = commandLine,
             };
             using var vm = MicroVm.Create(config, captured);
             beforeRun?.Invoke(vm);
@@ -251,5 +253,48 @@ public sealed class MultibootGuestTests
             Assert.Equal(2, vm.UnclaimedAccesses);
         });
         Assert.Equal(7, exit.ExitCode);
+    }
+
+    [Fact]
+    public void TheInitrdIsMultibootModuleZeroAndTheCommandLineIsPassed()
+    {
+        string module = Path.GetTempFileName();
+        File.WriteAllText(module, "MODULE-CONTENT");
+        const uint results = 0x5000;
+        try
+        {
+            var exit = Boot(a =>
+            {
+                a.mov(eax, __dword_ptr[ebx]);        // flags
+                a.mov(__dword_ptr[results], eax);
+                a.mov(eax, __dword_ptr[ebx + 20]);   // mods_count
+                a.mov(__dword_ptr[results + 4], eax);
+                a.mov(esi, __dword_ptr[ebx + 24]);   // mods_addr
+                a.mov(eax, __dword_ptr[esi]);        // mod_start
+                a.mov(__dword_ptr[results + 8], eax);
+                a.mov(eax, __dword_ptr[esi + 4]);    // mod_end
+                a.mov(__dword_ptr[results + 12], eax);
+                a.mov(eax, __dword_ptr[ebx + 16]);   // cmdline
+                a.mov(__dword_ptr[results + 16], eax);
+                GuestCode.Exit32(a, 0);
+            }, out _, initrd: module, commandLine: "hello=world", inspect: vm =>
+            {
+                var m = vm.Memory;
+                uint flags = m.ReadObject<uint>(new(results));
+                Assert.True((flags & (1u << 3)) != 0, "MULTIBOOT_INFO_MODS");
+                Assert.True((flags & (1u << 2)) != 0, "MULTIBOOT_INFO_CMDLINE");
+                Assert.Equal(1u, m.ReadObject<uint>(new(results + 4)));
+                uint start = m.ReadObject<uint>(new(results + 8)), end = m.ReadObject<uint>(new(results + 12));
+                Assert.Equal(14u, end - start);
+                Assert.Equal("MODULE-CONTENT"u8.ToArray(), m.GetSpan(new(start), 14).ToArray());
+                uint cmdline = m.ReadObject<uint>(new(results + 16));
+                Assert.Equal("hello=world\0"u8.ToArray(), m.GetSpan(new(cmdline), 12).ToArray());
+            });
+            Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        }
+        finally
+        {
+            File.Delete(module);
+        }
     }
 }
