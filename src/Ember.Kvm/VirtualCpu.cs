@@ -17,6 +17,7 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
     private readonly byte* _run;
     private readonly int _runSize;
     private nuint _runningThread;
+    private nuint _signalMaskThread;
 
     internal VirtualCpu(FileDescriptorHandle handle, uint id, int mmapSize) : base(handle)
     {
@@ -37,16 +38,42 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
     /// </summary>
     public VcpuExit Run()
     {
-        Volatile.Write(ref _runningThread, Libc.PthreadSelf());
+        nuint self = Libc.PthreadSelf();
+        if (self != _signalMaskThread)
+            PrepareThreadForKicks(self);
         int result = IoctlPointerNoThrow(KvmIoctls.Run, null);
         if (result < 0)
         {
             if (-result == (int)Errno.EINTR || -result == (int)Errno.EAGAIN)
+            {
+                VcpuKickSignal.DrainPending();
                 return new VcpuExit(RunPage, VcpuExitReason.Interrupted);
+            }
             throw new KvmException("KVM_RUN", -result);
         }
         // Safe because exit_reason lies inside the mapped run page.
         return new VcpuExit(RunPage, (VcpuExitReason)(*(uint*)(_run + KvmRunLayout.ExitReason)));
+    }
+
+    /// <summary>
+    /// Blocks the kick signal on the thread that runs this vCPU and tells KVM to unblock it only while
+    /// the guest runs (KVM_SET_SIGNAL_MASK), so a kick interrupts KVM_RUN but never managed code.
+    /// </summary>
+    private void PrepareThreadForKicks(nuint self)
+    {
+        VcpuKickSignal.BlockOnCurrentThread();
+        SetSignalMask(VcpuKickSignal.CurrentMaskWithKickUnblocked());
+        _signalMaskThread = self;
+        Volatile.Write(ref _runningThread, self);
+    }
+
+    /// <summary>KVM_SET_SIGNAL_MASK: the signal mask in force while this vCPU is inside KVM_RUN (kernel sigset format).</summary>
+    public void SetSignalMask(ulong kernelSigset)
+    {
+        byte* buffer = stackalloc byte[sizeof(uint) + Libc.KernelSigsetBytes];
+        *(uint*)buffer = Libc.KernelSigsetBytes;
+        *(ulong*)(buffer + sizeof(uint)) = kernelSigset;
+        IoctlPointer(KvmIoctls.SetSignalMask, buffer, "KVM_SET_SIGNAL_MASK");
     }
 
     /// <summary>

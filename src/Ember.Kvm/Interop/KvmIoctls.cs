@@ -50,6 +50,7 @@ internal static unsafe class KvmIoctls
     public static readonly nuint SetFpu = IoctlNumber.IoW(0x8d, sizeof(FpuState));
     public static readonly nuint GetLapic = IoctlNumber.IoR(0x8e, sizeof(LapicState));
     public static readonly nuint SetLapic = IoctlNumber.IoW(0x8f, sizeof(LapicState));
+    public static readonly nuint SetSignalMask = IoctlNumber.IoW(0x8b, sizeof(uint));
     public static readonly nuint SetCpuid2 = IoctlNumber.IoW(0x90, sizeof(VariableArrayHeader));
     public static readonly nuint GetCpuid2 = IoctlNumber.IoWR(0x91, sizeof(VariableArrayHeader));
     public static readonly nuint GetMpState = IoctlNumber.IoR(0x98, sizeof(uint));
@@ -101,6 +102,7 @@ internal static unsafe class KvmIoctls
         ["KVM_SET_FPU"] = SetFpu,
         ["KVM_GET_LAPIC"] = GetLapic,
         ["KVM_SET_LAPIC"] = SetLapic,
+        ["KVM_SET_SIGNAL_MASK"] = SetSignalMask,
         ["KVM_SET_CPUID2"] = SetCpuid2,
         ["KVM_GET_CPUID2"] = GetCpuid2,
         ["KVM_GET_MP_STATE"] = GetMpState,

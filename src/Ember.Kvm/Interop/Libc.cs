@@ -63,6 +63,25 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "sigaction", SetLastError = true)]
     public static partial int SigAction(int signal, SigActionStruct* action, SigActionStruct* oldAction);
 
+    public const int SIG_BLOCK = 0;
+    public const int SIG_UNBLOCK = 1;
+
+    /// <summary>glibc's sigset_t is 1024 bits; the kernel's (what KVM_SET_SIGNAL_MASK takes) is 64 on x86-64.</summary>
+    public const int KernelSigsetBytes = 8;
+
+    [LibraryImport(LibraryName, EntryPoint = "pthread_sigmask")]
+    public static partial int PthreadSigmask(int how, ulong* set, ulong* oldSet);
+
+    [LibraryImport(LibraryName, EntryPoint = "sigtimedwait", SetLastError = true)]
+    public static partial int SigTimedWait(ulong* set, void* info, TimeSpec* timeout);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
     [LibraryImport(LibraryName, EntryPoint = "__libc_current_sigrtmin")]
     public static partial int CurrentSigRtMin();
 

@@ -104,6 +104,9 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     /// <summary>Guest accesses that no device claimed, over all vCPUs.</summary>
     public long UnclaimedAccesses => _runners.Sum(r => r.UnclaimedAccesses);
 
+    /// <summary>Managed bytes the vCPU threads allocated while running (valid after <see cref="Run"/>).</summary>
+    public long VcpuThreadAllocatedBytes => _runners.Sum(r => r.AllocatedBytes);
+
     /// <summary>Feeds bytes to the guest's COM1 (bounded: excess is dropped by the UART).</summary>
     public int SendConsoleInput(ReadOnlySpan<byte> bytes)
     {

@@ -34,7 +34,23 @@ internal sealed class VcpuRunner(
     /// <summary>Set by the machine to pause this vCPU between exits (NMI delivery, snapshots).</summary>
     public Action<VirtualCpu>? PausedWork;
 
+    /// <summary>Managed bytes this vCPU's thread allocated while running its exit loop (the exit path should allocate none).</summary>
+    public long AllocatedBytes { get; private set; }
+
     public void Run()
+    {
+        long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            RunLoop();
+        }
+        finally
+        {
+            AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart;
+        }
+    }
+
+    private void RunLoop()
     {
         try
         {
