@@ -11,6 +11,7 @@ internal static class EmberCommandLine
         var root = new RootCommand("Ember: a microVM monitor for Linux KVM, in .NET.");
         root.Subcommands.Add(BuildDoctor());
         root.Subcommands.Add(RunCommand.Build());
+        root.Subcommands.Add(ImageCommand.Build());
         return root;
     }
 

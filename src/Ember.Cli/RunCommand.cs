@@ -4,6 +4,7 @@ using Ember.Devices.Legacy;
 using Ember.Kvm;
 using Ember.Vmm.Boot;
 using Ember.Vmm.Host;
+using Ember.Vmm.Images;
 using Ember.Vmm.Machine;
 using Microsoft.Extensions.Logging;
 
@@ -24,12 +25,18 @@ internal static class RunCommand
     private static readonly Option<string?> CpuidMask = new("--cpuid-mask") { Description = "CPUID features to hide, comma-separated (e.g. cx16,xsave)." };
     private static readonly Option<bool> NoDecompress = new("--no-decompress") { Description = "Boot a bzImage through its own decompressor instead of Ember decompressing it and using the PVH entry." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
+    private static readonly Argument<string[]> GuestCommandArgument = new("command")
+    {
+        Description = "With the default guest: a command to run in the guest (after --), which then powers off.",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
 
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
         foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, CpuidMask, NoDecompress, Verbose })
             command.Options.Add(option);
+        command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
         return command;
     }
@@ -50,23 +57,65 @@ internal static class RunCommand
         if (!TryParseConsole(result.GetValue(ConsoleOption)!, out var consoleKind, out string? consoleFile))
             return Fail($"unknown --console '{result.GetValue(ConsoleOption)}' (stdio, none or file:PATH)");
         string? kernel = result.GetValue(Kernel);
+        string? initrd = result.GetValue(Initrd);
+        string commandLine = result.GetValue(CommandLine) ?? "";
+        string[] guestCommand = result.GetValue(GuestCommandArgument) ?? [];
+        bool software = KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm;
+        var cpuidMask = (result.GetValue(CpuidMask) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        bool bootTimer = result.GetValue(BootTimer);
         if (kernel is null)
-            return Fail("--kernel is required (the default guest is not available yet)");
+        {
+            // The default guest: Debian's cloud kernel and an initramfs Ember builds (cached).
+            GuestImage image;
+            try
+            {
+                image = DefaultGuestImage.Build();
+            }
+            catch (Exception e) when (e is GuestImageException or IOException or UnauthorizedAccessException)
+            {
+                return Fail($"cannot build the default guest: {e.Message} (./run.sh installs linux-image-cloud-amd64 and busybox-static)");
+            }
+            kernel = image.KernelPath;
+            initrd = image.InitrdPath;
+            commandLine = string.Join(' ', new[] { image.CommandLine, commandLine }.Where(p => p.Length > 0));
+            if (guestCommand.Length > 0)
+            {
+                try
+                {
+                    commandLine += " " + GuestCommand.ToKernelArgument(guestCommand);
+                }
+                catch (ArgumentException e)
+                {
+                    return Fail(e.Message);
+                }
+            }
+            bootTimer = true;
+            if (software)
+            {
+                // Get as far as this host allows: no CMPXCHG16B/XSAVE for the emulator to trip on.
+                commandLine += " noxsave";
+                cpuidMask.AddRange(["cx16", "xsave"]);
+            }
+        }
+        else if (guestCommand.Length > 0)
+        {
+            return Fail("a guest command after -- needs the default guest (leave out --kernel)");
+        }
 
         var config = new MachineConfig
         {
             KernelPath = kernel,
-            InitrdPath = result.GetValue(Initrd),
-            CommandLine = result.GetValue(CommandLine) ?? "",
+            InitrdPath = initrd,
+            CommandLine = commandLine,
             VcpuCount = result.GetValue(Cpus),
             MemorySize = memory,
             Irqchip = irqchip,
             Console = consoleKind,
             ConsoleFile = consoleFile,
-            BootTimer = result.GetValue(BootTimer),
+            BootTimer = bootTimer,
             DebugExit = result.GetValue(DebugExit),
             DecompressBzImage = !result.GetValue(NoDecompress),
-            CpuidMask = (result.GetValue(CpuidMask) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            CpuidMask = cpuidMask.Distinct().ToList(),
         };
         if (config.Validate() is { } problem)
             return Fail(problem);
@@ -79,8 +128,8 @@ internal static class RunCommand
         var logger = loggerFactory.CreateLogger("ember");
         if (!KvmSystem.IsAvailable())
             return Fail("/dev/kvm is not available (run `ember doctor`)");
-        if (KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm)
-            logger.LogWarning("software KVM (kvm_pvm): guest kernel code is emulated (~2M instructions/s); a stock Linux kernel stops part-way (missing cmpxchg16b/xsave/int3 emulation)");
+        if (software)
+            logger.LogWarning("software KVM (kvm_pvm): guest kernel code is emulated (~2M instructions/s) and lacks cmpxchg16b/xsave/int3; a stock Linux kernel prints its early boot for about a minute, then stops at an int3 self-test instead of reaching init");
 
         using var output = OpenConsoleOutput(config);
         MicroVm machine;
