@@ -38,10 +38,12 @@ public static class KernelPayload
         try
         {
             var span = payload.Span;
+            // The kernel build appends the decompressed size (4 bytes) after the compressed stream.
+            var stream = payload.Length > 4 ? payload[..^4] : payload;
             if (span.StartsWith(GzipMagic))
-                vmlinux = Inflate(new GZipStream(new MemoryStream(payload.ToArray()), CompressionMode.Decompress));
+                vmlinux = Inflate(new GZipStream(new MemoryStream(stream.ToArray()), CompressionMode.Decompress));
             else if (span.StartsWith(ZstdMagic))
-                vmlinux = Inflate(new ZstdSharp.DecompressionStream(new MemoryStream(payload.ToArray())));
+                vmlinux = Inflate(new ZstdSharp.DecompressionStream(new MemoryStream(stream.ToArray())));
             else if (span.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(span) == Lz4LegacyMagic)
                 vmlinux = DecodeLz4Legacy(span);
             else
