@@ -38,14 +38,16 @@ public static class KernelPayload
         try
         {
             var span = payload.Span;
+            // The size the build appended lets the output be allocated once (bounded: it is only a hint).
+            int expected = span.Length > 4 ? (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(span[^4..]), (uint)MaxDecompressedSize) : 0;
             // The kernel build appends the decompressed size (4 bytes) after the compressed stream.
             var stream = payload.Length > 4 ? payload[..^4] : payload;
             if (span.StartsWith(GzipMagic))
-                vmlinux = Inflate(new GZipStream(new MemoryStream(stream.ToArray()), CompressionMode.Decompress));
+                vmlinux = Inflate(new GZipStream(new MemoryStream(stream.ToArray()), CompressionMode.Decompress), expected);
             else if (span.StartsWith(ZstdMagic))
-                vmlinux = Inflate(new ZstdSharp.DecompressionStream(new MemoryStream(stream.ToArray())));
+                vmlinux = Inflate(new ZstdSharp.DecompressionStream(new MemoryStream(stream.ToArray())), expected);
             else if (span.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(span) == Lz4LegacyMagic)
-                vmlinux = DecodeLz4Legacy(span);
+                vmlinux = DecodeLz4Legacy(span, expected);
             else
                 return null;
         }
@@ -56,10 +58,10 @@ public static class KernelPayload
         return vmlinux is not null && ElfImage.HasElfMagic(vmlinux) ? vmlinux : null;
     }
 
-    private static byte[] Inflate(Stream decompressor)
+    private static byte[] Inflate(Stream decompressor, int expectedSize)
     {
         using (decompressor)
-        using (var output = new MemoryStream())
+        using (var output = new MemoryStream(expectedSize))
         {
             var buffer = new byte[1 << 16];
             int n;
@@ -69,18 +71,22 @@ public static class KernelPayload
                     throw new InvalidDataException($"decompressed kernel exceeds {MaxDecompressedSize >> 20} MiB");
                 output.Write(buffer, 0, n);
             }
-            return output.ToArray();
+            return Finish(output);
         }
     }
+
+    /// <summary>The stream's bytes, without a copy when the size hint was exact.</summary>
+    private static byte[] Finish(MemoryStream output) =>
+        output.Length == output.Capacity ? output.GetBuffer() : output.ToArray();
 
     /// <summary>
     /// LZ4 legacy frame: magic, then blocks of (u32 compressed size, data), each decoding to at most 8 MiB.
     /// The kernel build appends the 4-byte decompressed size after the last block, so stop when fewer
     /// than a block header's worth of bytes remain, or at a repeated magic (concatenated frames).
     /// </summary>
-    private static byte[] DecodeLz4Legacy(ReadOnlySpan<byte> input)
+    private static byte[] DecodeLz4Legacy(ReadOnlySpan<byte> input, int expectedSize)
     {
-        using var output = new MemoryStream();
+        using var output = new MemoryStream(expectedSize);
         var block = new byte[Lz4LegacyBlockSize];
         int position = 4;
         while (input.Length - position > 4)
@@ -99,6 +105,6 @@ public static class KernelPayload
             output.Write(block, 0, decoded);
             position += (int)size;
         }
-        return output.ToArray();
+        return Finish(output);
     }
 }
