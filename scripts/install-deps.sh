@@ -7,7 +7,7 @@ packages=(gcc libc6-dev linux-libc-dev)
 case "$purpose" in
   test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64) ;;
   run) packages+=(busybox-static linux-image-cloud-amd64) ;;
-  bench) packages+=(qemu-system-x86 time) ;;
+  bench) packages+=(qemu-system-x86 time python3-matplotlib binutils) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do

@@ -27,6 +27,12 @@ internal sealed class VcpuRunner(
 
     public VirtualCpu Vcpu => vcpu;
 
+    /// <summary>Port I/O exits this vCPU took (written only by its own thread).</summary>
+    public long PioExits { get; private set; }
+
+    /// <summary>MMIO exits this vCPU took (written only by its own thread).</summary>
+    public long MmioExits { get; private set; }
+
     public long DeviceErrors => Interlocked.Read(ref _deviceErrors);
 
     public long UnclaimedAccesses => Interlocked.Read(ref _unclaimedAccesses);
@@ -77,9 +83,11 @@ internal sealed class VcpuRunner(
         switch (exit.Reason)
         {
             case VcpuExitReason.Io:
+                PioExits++;
                 HandleIo(exit.Io);
                 return true;
             case VcpuExitReason.Mmio:
+                MmioExits++;
                 HandleMmio(exit.Mmio);
                 return true;
             case VcpuExitReason.IoapicEoi:

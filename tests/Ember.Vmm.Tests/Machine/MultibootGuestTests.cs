@@ -297,4 +297,22 @@ public sealed class MultibootGuestTests
             File.Delete(module);
         }
     }
+
+    [Fact]
+    public void FourByteWritesToTheFlushPagePortNeverReachUserSpace()
+    {
+        var exit = Boot(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 1000);
+            a.mov(dx, (ushort)Layout.TestDeviceFlushPagePort);
+            a.Label(ref loop);
+            a.@out(dx, eax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.@out(dx, al);   // a 1-byte write is not covered by the ioeventfd and exits to the device
+            GuestCode.Exit32(a, 0);
+        }, out _, inspect: vm => Assert.Equal(2, vm.PioExits));  // the 1-byte write and the debug exit
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+    }
 }
