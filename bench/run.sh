@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
     --n) n=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --qemu-pc) qemu_pc=(--qemu-pc); shift ;;
+    --linux) linux_runs=$2; shift 2 ;;
     --skip-ember-build) skip_ember_build=true; shift ;;
     --output) output=$2; shift 2 ;;
     --) shift; extra=("$@"); break ;;
@@ -97,4 +98,20 @@ args=(--ember "$ember" --ember-kind "$ember_kind" --exit-loop ./bench/out/exit_l
       --n "$n" --runs "$runs" --warmup "$warmup" --output "$output" --charts bench/charts
       --json bench/out/results.json)
 [ -n "$only" ] && args+=(--only "$only")
-exec "$python" "$bench/measure.py" "${args[@]}" ${qemu_pc[@]+"${qemu_pc[@]}"} ${extra[@]+"${extra[@]}"}
+"$python" "$bench/measure.py" "${args[@]}" ${qemu_pc[@]+"${qemu_pc[@]}"} ${extra[@]+"${extra[@]}"}
+
+# Optional (slow: minutes per run on a software KVM): the Linux early-boot timeline next to QEMU's.
+if [ "${linux_runs:-0}" -gt 0 ]; then
+  kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort | tail -n 1)
+  if [ -n "$kernel" ]; then
+    "$ember" image vmlinux "$kernel" -o bench/out/vmlinux >/dev/null
+    {
+      echo
+      echo "## Linux early boot: seconds from process start (median of $linux_runs interleaved runs)"
+      echo
+      echo "Kernel \`$kernel\`, 2 vCPUs, 256 MiB, \`console=ttyS0 earlyprintk=ttyS0 noxsave\`, CX16/XSAVE hidden. Command: \`bench/run.sh --linux $linux_runs\` (\`bench/linux_timeline.py\`)."
+      echo
+      "$python" "$bench/linux_timeline.py" "$ember" "$kernel" bench/out/vmlinux "$linux_runs"
+    } >> "$output"
+  fi
+fi
