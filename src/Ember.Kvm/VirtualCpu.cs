@@ -117,44 +117,17 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
 
     public ulong ApicBase => *(ulong*)(_run + KvmRunLayout.ApicBase);
 
-    public Registers GetRegisters()
-    {
-        var regs = new Registers();
-        IoctlRef(KvmIoctls.GetRegs, ref regs, "KVM_GET_REGS");
-        return regs;
-    }
+    public Registers GetRegisters() => Get<Registers>(KvmIoctls.GetRegs, "KVM_GET_REGS");
 
-    public void SetRegisters(in Registers registers)
-    {
-        var copy = registers;
-        IoctlRef(KvmIoctls.SetRegs, ref copy, "KVM_SET_REGS");
-    }
+    public void SetRegisters(in Registers registers) => Set(KvmIoctls.SetRegs, registers, "KVM_SET_REGS");
 
-    public SpecialRegisters GetSpecialRegisters()
-    {
-        var sregs = new SpecialRegisters();
-        IoctlRef(KvmIoctls.GetSregs, ref sregs, "KVM_GET_SREGS");
-        return sregs;
-    }
+    public SpecialRegisters GetSpecialRegisters() => Get<SpecialRegisters>(KvmIoctls.GetSregs, "KVM_GET_SREGS");
 
-    public void SetSpecialRegisters(in SpecialRegisters registers)
-    {
-        var copy = registers;
-        IoctlRef(KvmIoctls.SetSregs, ref copy, "KVM_SET_SREGS");
-    }
+    public void SetSpecialRegisters(in SpecialRegisters registers) => Set(KvmIoctls.SetSregs, registers, "KVM_SET_SREGS");
 
-    public FpuState GetFpu()
-    {
-        var fpu = new FpuState();
-        IoctlRef(KvmIoctls.GetFpu, ref fpu, "KVM_GET_FPU");
-        return fpu;
-    }
+    public FpuState GetFpu() => Get<FpuState>(KvmIoctls.GetFpu, "KVM_GET_FPU");
 
-    public void SetFpu(in FpuState fpu)
-    {
-        var copy = fpu;
-        IoctlRef(KvmIoctls.SetFpu, ref copy, "KVM_SET_FPU");
-    }
+    public void SetFpu(in FpuState fpu) => Set(KvmIoctls.SetFpu, fpu, "KVM_SET_FPU");
 
     /// <summary>KVM_GET_MSRS: fills Data for each Index given; returns how many KVM read (stops at the first it cannot).</summary>
     public int GetMsrs(Span<MsrEntry> entries) => MsrIoctl(KvmIoctls.GetMsrs, entries, "KVM_GET_MSRS", copyBack: true);
@@ -223,31 +196,13 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
     }
 
     /// <summary>KVM_GET_LAPIC: the in-kernel local APIC's register page.</summary>
-    public LapicState GetLapic()
-    {
-        var lapic = new LapicState();
-        IoctlRef(KvmIoctls.GetLapic, ref lapic, "KVM_GET_LAPIC");
-        return lapic;
-    }
+    public LapicState GetLapic() => Get<LapicState>(KvmIoctls.GetLapic, "KVM_GET_LAPIC");
 
-    public void SetLapic(in LapicState lapic)
-    {
-        var copy = lapic;
-        IoctlRef(KvmIoctls.SetLapic, ref copy, "KVM_SET_LAPIC");
-    }
+    public void SetLapic(in LapicState lapic) => Set(KvmIoctls.SetLapic, lapic, "KVM_SET_LAPIC");
 
-    public ExtendedControlRegisters GetXcrs()
-    {
-        var xcrs = new ExtendedControlRegisters();
-        IoctlRef(KvmIoctls.GetXcrs, ref xcrs, "KVM_GET_XCRS");
-        return xcrs;
-    }
+    public ExtendedControlRegisters GetXcrs() => Get<ExtendedControlRegisters>(KvmIoctls.GetXcrs, "KVM_GET_XCRS");
 
-    public void SetXcrs(in ExtendedControlRegisters xcrs)
-    {
-        var copy = xcrs;
-        IoctlRef(KvmIoctls.SetXcrs, ref copy, "KVM_SET_XCRS");
-    }
+    public void SetXcrs(in ExtendedControlRegisters xcrs) => Set(KvmIoctls.SetXcrs, xcrs, "KVM_SET_XCRS");
 
     public MpState GetMpState()
     {
@@ -262,18 +217,9 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
         IoctlRef(KvmIoctls.SetMpState, ref value, "KVM_SET_MP_STATE");
     }
 
-    public VcpuEvents GetVcpuEvents()
-    {
-        var events = new VcpuEvents();
-        IoctlRef(KvmIoctls.GetVcpuEvents, ref events, "KVM_GET_VCPU_EVENTS");
-        return events;
-    }
+    public VcpuEvents GetVcpuEvents() => Get<VcpuEvents>(KvmIoctls.GetVcpuEvents, "KVM_GET_VCPU_EVENTS");
 
-    public void SetVcpuEvents(in VcpuEvents events)
-    {
-        var copy = events;
-        IoctlRef(KvmIoctls.SetVcpuEvents, ref copy, "KVM_SET_VCPU_EVENTS");
-    }
+    public void SetVcpuEvents(in VcpuEvents events) => Set(KvmIoctls.SetVcpuEvents, events, "KVM_SET_VCPU_EVENTS");
 
     /// <summary>
     /// KVM_INTERRUPT: queues <paramref name="vector"/> (a vector, not a pin) for injection when no
@@ -333,6 +279,21 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
         var request = new EnableCapRequest { Cap = (uint)capability };
         request.Args[0] = arg0;
         IoctlRef(KvmIoctls.EnableCap, ref request, $"KVM_ENABLE_CAP({capability})");
+    }
+
+    /// <summary>A "get" ioctl that fills one fixed-size struct.</summary>
+    private T Get<T>(nuint request, string name) where T : unmanaged
+    {
+        T value = default;
+        IoctlRef(request, ref value, name);
+        return value;
+    }
+
+    /// <summary>A "set" ioctl that reads one fixed-size struct (copied, so the caller's value is never written).</summary>
+    private void Set<T>(nuint request, in T value, string name) where T : unmanaged
+    {
+        var copy = value;
+        IoctlRef(request, ref copy, name);
     }
 
     protected override void Dispose(bool disposing)
