@@ -111,46 +111,36 @@ public sealed class TestMachine : IDisposable
     }
 
     /// <summary>Loads 32-bit code at <see cref="TestGuestLayout.Code"/> in flat protected mode (no paging).</summary>
-    public void LoadProtected32(Action<Iced.Intel.Assembler> emit, int vcpuIndex = 0)
-    {
-        WriteGdt();
-        var code = GuestAssembler.Assemble(32, TestGuestLayout.Code, emit);
-        Write(TestGuestLayout.Code, code);
-        var vcpu = _vcpus[vcpuIndex];
-        var sregs = vcpu.GetSpecialRegisters();
-        sregs.Gdt.Base = TestGuestLayout.Gdt;
-        sregs.Gdt.Limit = 8 * 4 - 1;
-        sregs.Idt.Base = TestGuestLayout.Idt;
-        sregs.Idt.Limit = 256 * 8 - 1;
-        sregs.Cs = FlatSegment(TestGuestLayout.Code32Selector, code: true, longMode: false);
-        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = FlatSegment(TestGuestLayout.DataSelector, code: false, longMode: false);
-        sregs.Cr0 = Cr0ProtectionEnable | Cr0ExtensionType;
-        vcpu.SetSpecialRegisters(sregs);
-        vcpu.SetRegisters(new Registers { Rip = TestGuestLayout.Code, Rsp = TestGuestLayout.LongStackTop, Rflags = 0x2 });
-    }
+    public void LoadProtected32(Action<Iced.Intel.Assembler> emit, int vcpuIndex = 0) => LoadFlat(emit, vcpuIndex, longMode: false);
 
     /// <summary>
     /// Loads 64-bit code at <see cref="TestGuestLayout.Code"/> with identity-mapped 2 MiB pages over the
-    /// first GiB, and enters long mode directly.
+    /// first 4 GiB, and enters long mode directly.
     /// </summary>
-    public void LoadLong64(Action<Iced.Intel.Assembler> emit, int vcpuIndex = 0)
+    public void LoadLong64(Action<Iced.Intel.Assembler> emit, int vcpuIndex = 0) => LoadFlat(emit, vcpuIndex, longMode: true);
+
+    private void LoadFlat(Action<Iced.Intel.Assembler> emit, int vcpuIndex, bool longMode)
     {
         WriteGdt();
-        WriteIdentityPageTables();
-        var code = GuestAssembler.Assemble(64, TestGuestLayout.Code, emit);
-        Write(TestGuestLayout.Code, code);
+        if (longMode)
+            WriteIdentityPageTables();
+        Write(TestGuestLayout.Code, GuestAssembler.Assemble(longMode ? 64 : 32, TestGuestLayout.Code, emit));
         var vcpu = _vcpus[vcpuIndex];
         var sregs = vcpu.GetSpecialRegisters();
         sregs.Gdt.Base = TestGuestLayout.Gdt;
         sregs.Gdt.Limit = 8 * 4 - 1;
         sregs.Idt.Base = TestGuestLayout.Idt;
-        sregs.Idt.Limit = 256 * 16 - 1;
-        sregs.Cs = FlatSegment(TestGuestLayout.Code64Selector, code: true, longMode: true);
+        sregs.Idt.Limit = (ushort)(256 * (longMode ? 16 : 8) - 1);
+        sregs.Cs = FlatSegment(longMode ? TestGuestLayout.Code64Selector : TestGuestLayout.Code32Selector, code: true, longMode);
         sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = FlatSegment(TestGuestLayout.DataSelector, code: false, longMode: false);
-        sregs.Cr3 = TestGuestLayout.Pml4;
-        sregs.Cr4 = Cr4Pae;
-        sregs.Cr0 = Cr0ProtectionEnable | Cr0ExtensionType | Cr0Paging;
-        sregs.Efer = EferLongModeEnable | EferLongModeActive;
+        sregs.Cr0 = Cr0ProtectionEnable | Cr0ExtensionType;
+        if (longMode)
+        {
+            sregs.Cr3 = TestGuestLayout.Pml4;
+            sregs.Cr4 = Cr4Pae;
+            sregs.Cr0 |= Cr0Paging;
+            sregs.Efer = EferLongModeEnable | EferLongModeActive;
+        }
         vcpu.SetSpecialRegisters(sregs);
         vcpu.SetRegisters(new Registers { Rip = TestGuestLayout.Code, Rsp = TestGuestLayout.LongStackTop, Rflags = 0x2 });
     }
