@@ -9,7 +9,7 @@ internal sealed record GuestOutcome(MachineExit Exit, uint Counter, uint Unexpec
     public void AssertSucceeded()
     {
         Assert.True(Unexpected == 0, $"the guest took an unexpected interrupt or exception (frame {UnexpectedFrame}); exit: {Exit.Reason} {Exit.Message}");
-        Assert.True(Exit.Reason == MachineStopReason.DebugExit, $"the guest did not finish: {Exit.Reason} {Exit.Message}");
+        Assert.True(Exit.Reason == MachineStopReason.DebugExit, $"the guest did not finish: {Exit.Reason} {Exit.Message} (counter {Counter}, NMIs {NmiCount})");
         Assert.Equal((InterruptGuest.DebugExitSuccess << 1) | 1, Exit.ExitCode);
     }
 }

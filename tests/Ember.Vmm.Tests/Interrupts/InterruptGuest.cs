@@ -54,6 +54,9 @@ internal static class InterruptGuest
     private const uint IoapicRedirectionBase = 0x10;
     private const uint RedirectionLevel = 1u << 15;
 
+    /// <summary>The POST-code port: a write exits to the VMM and does nothing else.</summary>
+    private const byte PostCodePort = 0x80;
+
     /// <summary>cli, a stack, zeroed scratch words, every gate aimed at <paramref name="unexpected"/>, then LIDT.</summary>
     public static void Prologue(Assembler a, Label unexpected)
     {
@@ -164,7 +167,7 @@ internal static class InterruptGuest
         SetResume(a, after);
         a.sti();
         for (int i = 0; i < exits; i++)
-            a.@out(0x80, al);
+            a.@out(PostCodePort, al);
         a.Label(ref after);
         a.cli();
     }
@@ -216,6 +219,18 @@ internal static class InterruptGuest
     public static void EnableLapic(Assembler a) => a.mov(__dword_ptr[LapicSpuriousVector], 0x1FFu);
 
     public static void LapicEoi(Assembler a) => a.mov(__dword_ptr[LapicEoiRegister], 0u);
+
+    /// <summary>
+    /// LAPIC EOI, then one port write that exits to the VMM. HOST QUIRK: kvm_pvm emulates 32-bit code in
+    /// batches and only acts on the KVM_EXIT_IOAPIC_EOI request an EOI raises when it next enters the guest;
+    /// if the batch runs on into HLT, the vCPU sleeps with the request pending and the re-delivery never
+    /// comes. The extra exit ends the batch, as any device access in a real handler would.
+    /// </summary>
+    public static void LapicEoiThenExit(Assembler a)
+    {
+        LapicEoi(a);
+        a.@out(PostCodePort, al);
+    }
 
     public static void MaskLint1(Assembler a)
     {
