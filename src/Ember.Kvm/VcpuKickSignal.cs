@@ -1,38 +1,36 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Ember.Kvm.Interop;
 
 namespace Ember.Kvm;
 
 /// <summary>
-/// The real-time signal used to knock a vCPU thread out of KVM_RUN. Its handler does nothing:
-/// the point is that a pending signal makes KVM_RUN return EINTR. KVM_RUN is never restarted,
-/// so SA_RESTART is set to keep every other syscall of the thread unaffected.
-/// SIGRTMIN itself is used by the .NET runtime; we take SIGRTMIN + 4.
+/// The real-time signal used to knock a vCPU thread out of KVM_RUN: a pending signal makes KVM_RUN
+/// return EINTR. SIGRTMIN itself is used by the .NET runtime; we take SIGRTMIN + 4.
+/// <para>
+/// The handler must be native. A kick can land while the vCPU thread runs managed code (between two
+/// KVM_RUNs), and the runtime fails fast ("attempted to call a UnmanagedCallersOnly method from managed
+/// code") if a signal enters a managed [UnmanagedCallersOnly] handler on such a thread. So the signal is
+/// registered with <see cref="PosixSignalRegistration"/>: the runtime installs its own async-signal-safe
+/// native handler (SA_RESTART, so other syscalls of the thread are restarted; KVM_RUN returns EINTR
+/// regardless) and queues the signal to a runtime thread, where it is cancelled, i.e. ignored.
+/// </para>
 /// </summary>
-internal static unsafe class VcpuKickSignal
+internal static class VcpuKickSignal
 {
-    private const int SaRestart = 0x10000000;
+    private const int OffsetFromSigRtMin = 4;
+
     private static readonly Lazy<int> Installed = new(Install, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Kept reachable for the life of the process: disposing the registration would uninstall the handler.</summary>
+    private static PosixSignalRegistration? _registration;
 
     public static int Number => Installed.Value;
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void Handler(int signal)
-    {
-    }
-
     private static int Install()
     {
-        int signal = Libc.CurrentSigRtMin() + 4;
-        var action = new Libc.SigActionStruct
-        {
-            Handler = (nint)(delegate* unmanaged[Cdecl]<int, void>)&Handler,
-            Flags = SaRestart,
-        };
-        // Safe because action is a local that outlives the call and the old action is not wanted.
-        if (Libc.SigAction(signal, &action, null) != 0)
-            throw KvmException.FromLastError("sigaction");
+        int signal = Libc.CurrentSigRtMin() + OffsetFromSigRtMin;
+        // Raw signal numbers are accepted cast to PosixSignal; cancelling skips the default action (terminate).
+        _registration = PosixSignalRegistration.Create((PosixSignal)signal, context => context.Cancel = true);
         return signal;
     }
 }
