@@ -43,7 +43,7 @@ internal sealed class PicInterruptInjector : IDisposable
         _pic = pic;
         _wakeHalted = wakeHalted;
         _stopRequested = stopRequested;
-        _kickTimer = new HostTimer(RetryKick);
+        _kickTimer = new HostTimer(RetryKick, "ember-pic-kick");
         _pic.OutputChanged += OnOutputChanged;
     }
 

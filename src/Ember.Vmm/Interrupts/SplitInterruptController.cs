@@ -59,7 +59,7 @@ public sealed class SplitInterruptController : IInterruptController
             _lines[irq] = IsaWire(pic, irq);
         _chips = new LegacyChipset(pic, _lines[Layout.PitIrq]);
         _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested);
-        _stormTimer = new HostTimer(IoApic.RetryDeferred);
+        _stormTimer = new HostTimer(IoApic.RetryDeferred, "ember-ioapic-storm");
         IoApic.DeliveryDeferred += _ => _stormTimer.ArmIfIdle(StormRetryDelay);
     }
 

@@ -20,7 +20,7 @@ internal sealed class TimedPit : IBusDevice, IDisposable
     public TimedPit(Pit8254 pit)
     {
         Pit = pit;
-        _timer = new HostTimer(OnTimer);
+        _timer = new HostTimer(OnTimer, "ember-pit");
     }
 
     public Pit8254 Pit { get; }
