@@ -23,6 +23,12 @@ namespace Ember.Vmm.Machine;
 /// </summary>
 public sealed class MicroVm : IDisposable, IMachineLifecycle
 {
+    /// <summary>A halted vCPU re-checks its wake-up condition at least this often, whatever wakes it.</summary>
+    private static readonly TimeSpan HaltRecheckInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long <see cref="InjectNmi"/> waits for the vCPU threads to pause and deliver.</summary>
+    private static readonly TimeSpan NmiDeliveryTimeout = TimeSpan.FromSeconds(2);
+
     private readonly KvmSystem _kvm;
     private readonly VirtualMachine _vm;
     private readonly MmapGuestMemory _memory;
@@ -33,12 +39,6 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     private readonly ILogger _logger;
     private readonly ManualResetEventSlim _stopped = new();
     private readonly object _haltLock = new();
-
-    /// <summary>A halted vCPU re-checks its wake-up condition at least this often, whatever wakes it.</summary>
-    private static readonly TimeSpan HaltRecheckInterval = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>How long <see cref="InjectNmi"/> waits for the vCPU threads to pause and deliver.</summary>
-    private static readonly TimeSpan NmiDeliveryTimeout = TimeSpan.FromSeconds(2);
     private MachineExit? _exit;
     private int _stopRequested;
     private bool _started;
