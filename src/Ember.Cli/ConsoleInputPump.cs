@@ -3,8 +3,9 @@ using Ember.Vmm.Machine;
 namespace Ember.Cli;
 
 /// <summary>
-/// Copies host stdin to the guest's COM1 on a background thread. Ctrl-A X stops the machine and
-/// Ctrl-A Ctrl-A sends one Ctrl-A, as in QEMU's -serial stdio.
+/// Copies host stdin to the guest's COM1 on a background thread. Ctrl-A X stops the machine,
+/// Ctrl-A N sends the guest an NMI (the PC's NMI button: Linux prints "NMI received" or dumps state),
+/// and Ctrl-A Ctrl-A sends one Ctrl-A, as in QEMU's -serial stdio.
 /// </summary>
 internal static class ConsoleInputPump
 {
@@ -46,6 +47,14 @@ internal static class ConsoleInputPump
                     {
                         machine.RequestStop("stopped with Ctrl-A X");
                         return;
+                    }
+                    if (b is (byte)'n' or (byte)'N')
+                    {
+                        bool delivered = machine.InjectNmi();
+                        Console.Error.WriteLine(delivered
+                            ? "ember: NMI sent"
+                            : "ember: NMI not delivered (the guest masked LINT1 or left NMI mode)");
+                        continue;
                     }
                     if (b != CtrlA)
                         continue;

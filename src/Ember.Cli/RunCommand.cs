@@ -18,7 +18,7 @@ internal static class RunCommand
     private static readonly Option<string?> CommandLine = new("--cmdline") { Description = "Kernel command line." };
     private static readonly Option<int> Cpus = new("--cpus") { Description = "Number of vCPUs.", DefaultValueFactory = _ => 1 };
     private static readonly Option<string> Memory = new("--memory") { Description = "Guest RAM, e.g. 256M or 2G (bare numbers are MiB).", DefaultValueFactory = _ => "256M" };
-    private static readonly Option<string> Irqchip = new("--irqchip") { Description = "kernel | split | userspace.", DefaultValueFactory = _ => "kernel" };
+    private static readonly Option<string> Irqchip = new("--irqchip") { Description = "split (default: LAPICs in KVM, IOAPIC/PIC/PIT in Ember) | kernel | userspace (Linux needs noapic nolapic).", DefaultValueFactory = _ => "split" };
     private static readonly Option<string> ConsoleOption = new("--console") { Description = "stdio | none | file:PATH.", DefaultValueFactory = _ => "stdio" };
     private static readonly Option<bool> BootTimer = new("--boot-timer") { Description = "Log the guest's boot time when it writes 123 to MMIO 0xC0000000." };
     private static readonly Option<bool> DebugExit = new("--debug-exit") { Description = "A guest write of v to port 0xF4 ends Ember with status (v<<1)|1." };

@@ -35,9 +35,18 @@ public interface IInterruptController : IDisposable
     /// <summary>Called on a vCPU's thread before every KVM_RUN: injects a pending user-space PIC interrupt.</summary>
     void BeforeRun(VirtualCpu vcpu);
 
-    /// <summary>True when this controller needs <see cref="BeforeRun"/> on every entry (user-space mode only).</summary>
+    /// <summary>True when this controller needs <see cref="BeforeRun"/> on every entry (its PIC lives in user space).</summary>
     bool InjectsFromUserSpace { get; }
 
-    /// <summary>Raises a non-maskable interrupt on <paramref name="vcpu"/> as a LINT1 edge would (paused vCPU thread).</summary>
+    /// <summary>
+    /// True while a user-space interrupt waits for <paramref name="vcpu"/> (the PIC's INT, or a vector KVM
+    /// has not taken yet): a vCPU halted in user space with IF set should resume. False in kernel mode.
+    /// </summary>
+    bool HasPendingInterrupt(VirtualCpu vcpu);
+
+    /// <summary>
+    /// Raises a non-maskable interrupt on <paramref name="vcpu"/> as a LINT1 edge would, on the vCPU's own
+    /// thread between exits. False when the vCPU's LVT LINT1 would not turn the edge into an NMI.
+    /// </summary>
     bool DeliverLint1Nmi(VirtualCpu vcpu);
 }

@@ -9,6 +9,8 @@ internal static class InterruptControllerFactory
     public static IInterruptController Create(IrqchipMode mode, VirtualMachine vm, MicroVm machine) => mode switch
     {
         IrqchipMode.Kernel => new KernelInterruptController(vm),
-        _ => throw new MachineConfigurationException($"--irqchip {mode.ToString().ToLowerInvariant()} is not available yet"),
+        IrqchipMode.Split => new SplitInterruptController(vm, machine),
+        IrqchipMode.Userspace => new UserspaceInterruptController(machine),
+        _ => throw new MachineConfigurationException($"unknown irqchip mode {mode}"),
     };
 }

@@ -61,7 +61,16 @@ public sealed class KernelInterruptController(VirtualMachine vm) : IInterruptCon
     {
     }
 
-    public bool DeliverLint1Nmi(VirtualCpu vcpu)
+    public bool HasPendingInterrupt(VirtualCpu vcpu) => false;
+
+    public bool DeliverLint1Nmi(VirtualCpu vcpu) => DeliverThroughLint1(vcpu);
+
+    /// <summary>
+    /// With an in-kernel LAPIC, KVM_NMI "queues an NMI as if LINT1 fired" without looking at LVT LINT1
+    /// (api.rst, KVM_NMI): user space checks that LINT1 is unmasked with NMI delivery, as the wire would
+    /// need it to be, and only then sends it. On the paused vCPU's thread.
+    /// </summary>
+    internal static bool DeliverThroughLint1(VirtualCpu vcpu)
     {
         if (!VcpuInitializer.Lint1DeliversNmi(vcpu.GetLapic()))
             return false;

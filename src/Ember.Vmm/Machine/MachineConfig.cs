@@ -16,7 +16,8 @@ public sealed record MachineConfig
     public string CommandLine { get; init; } = "";
     public int VcpuCount { get; init; } = 1;
     public ulong MemorySize { get; init; } = 256UL << 20;
-    public IrqchipMode Irqchip { get; init; } = IrqchipMode.Kernel;
+    /// <summary>Where the interrupt controllers live; split (LAPICs in the kernel, IOAPIC/PIC/PIT in Ember) by default.</summary>
+    public IrqchipMode Irqchip { get; init; } = IrqchipMode.Split;
     public ConsoleKind Console { get; init; } = ConsoleKind.Stdio;
     /// <summary>With <see cref="ConsoleKind.File"/>: where the output goes.</summary>
     public string? ConsoleFile { get; init; }

@@ -23,6 +23,12 @@ namespace Ember.Vmm.Machine;
 /// </summary>
 public sealed class MicroVm : IDisposable, IMachineLifecycle
 {
+    /// <summary>A halted vCPU re-checks its wake-up condition at least this often, whatever wakes it.</summary>
+    private static readonly TimeSpan HaltRecheckInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long <see cref="InjectNmi"/> waits for the vCPU threads to pause and deliver.</summary>
+    private static readonly TimeSpan NmiDeliveryTimeout = TimeSpan.FromSeconds(2);
+
     private readonly KvmSystem _kvm;
     private readonly VirtualMachine _vm;
     private readonly MmapGuestMemory _memory;
@@ -251,17 +257,52 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
 
     void IMachineLifecycle.WaitForInterrupt(VirtualCpu vcpu)
     {
-        // User-space irqchip: HLT exits to us. Sleep until the PIC has something or the machine stops.
+        var runner = _runners[(int)vcpu.Id];
         lock (_haltLock)
         {
-            if (!StopRequested && !_interrupts.InjectsFromUserSpace)
+            if (!_interrupts.InjectsFromUserSpace)
             {
-                Monitor.Wait(_haltLock, TimeSpan.FromMilliseconds(10));
+                if (!StopRequested)
+                    Monitor.Wait(_haltLock, TimeSpan.FromMilliseconds(10));
                 return;
             }
-            if (!StopRequested)
-                Monitor.Wait(_haltLock, TimeSpan.FromMilliseconds(1));
+            // No in-kernel LAPIC: KVM has already stepped past the HLT, so staying out of KVM_RUN is the halt.
+            // The CPU resumes on an enabled interrupt (IF set) or an NMI (Intel SDM vol. 2A, HLT); an NMI
+            // arrives here as paused work. The PIC's rising INT and InjectNmi pulse this monitor while
+            // holding it, after changing what the condition reads, so no wake-up falls between check and wait.
+            while (!StopRequested && !runner.HasPendingWork && !(vcpu.InterruptFlag && _interrupts.HasPendingInterrupt(vcpu)))
+                Monitor.Wait(_haltLock, HaltRecheckInterval);
         }
+    }
+
+    /// <summary>
+    /// Sends an NMI to the running guest, as the NMI button of a PC would (its wire reaches LINT1 of every
+    /// processor; the MADT says so with a Local APIC NMI structure for all processors). Each vCPU is paused
+    /// between exits and, with an in-kernel LAPIC, gets KVM_NMI only if its LVT LINT1 is unmasked with NMI
+    /// delivery (api.rst, KVM_NMI); without one (user-space irqchip) it gets KVM_NMI directly.
+    /// Returns whether any vCPU took it. Blocks up to a couple of seconds; never call it from a vCPU thread.
+    /// </summary>
+    public bool InjectNmi()
+    {
+        if (!_started || StopRequested)
+            return false;
+        var deliveries = _runners.Select(runner => runner.RunPaused(_interrupts.DeliverLint1Nmi)).ToList();
+        WakeHalted();
+        bool delivered = false;
+        foreach (var delivery in deliveries)
+        {
+            try
+            {
+                if (delivery.Wait(NmiDeliveryTimeout) && delivery.Result)
+                    delivered = true;
+            }
+            catch (AggregateException e)
+            {
+                _logger.LogWarning("NMI not delivered to a vCPU: {Error}", e.InnerException?.Message ?? e.Message);
+            }
+        }
+        _logger.LogDebug("NMI {Outcome}", delivered ? "delivered" : "not delivered (LINT1 masked or not in NMI mode)");
+        return delivered;
     }
 
     /// <summary>Wakes vCPUs halted in user space (called by the user-space PIC when its output rises).</summary>
@@ -275,9 +316,10 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     {
         if (_started && !StopRequested)
             RequestStop("disposed");
+        // The interrupt controller first: its timers kick vCPUs and must stop before their run pages go.
+        _interrupts?.Dispose();
         foreach (var vcpu in _vcpus)
             vcpu.Dispose();
-        _interrupts?.Dispose();
         _vm?.Dispose();
         foreach (var ioEvent in _ioEvents)
             ioEvent.Dispose();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Ember.Devices.Bus;
 using Ember.Kvm;
 using Ember.Memory;
@@ -22,8 +23,10 @@ internal sealed class VcpuRunner(
     ILogger logger)
 {
     private const int InstructionBytesShown = 16;
+    private readonly ConcurrentQueue<(Action<VirtualCpu> Run, Action Cancel)> _pausedWork = new();
     private long _deviceErrors;
     private long _unclaimedAccesses;
+    private int _finished;
 
     public VirtualCpu Vcpu => vcpu;
 
@@ -37,8 +40,35 @@ internal sealed class VcpuRunner(
 
     public long UnclaimedAccesses => Interlocked.Read(ref _unclaimedAccesses);
 
-    /// <summary>Set by the machine to pause this vCPU between exits (NMI delivery, snapshots).</summary>
-    public Action<VirtualCpu>? PausedWork;
+    /// <summary>True while work queued with <see cref="RunPaused{T}"/> waits for the vCPU thread.</summary>
+    public bool HasPendingWork => !_pausedWork.IsEmpty;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on this vCPU's thread while the vCPU is out of KVM_RUN (vCPU ioctls such
+    /// as KVM_GET_LAPIC and KVM_NMI must come from that thread), and kicks the vCPU so that happens soon.
+    /// A vCPU halted in user space must also be woken by the caller. The task is cancelled if the vCPU
+    /// thread ends first, and faults with whatever <paramref name="work"/> throws.
+    /// </summary>
+    public Task<T> RunPaused<T>(Func<VirtualCpu, T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pausedWork.Enqueue((cpu =>
+        {
+            try
+            {
+                done.TrySetResult(work(cpu));
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        }, () => done.TrySetCanceled()));
+        if (Volatile.Read(ref _finished) != 0)
+            CancelPausedWork();
+        else
+            vcpu.Kick();
+        return done.Task;
+    }
 
     /// <summary>Managed bytes this vCPU's thread allocated while running its exit loop (the exit path should allocate none).</summary>
     public long AllocatedBytes { get; private set; }
@@ -62,6 +92,7 @@ internal sealed class VcpuRunner(
         {
             while (!lifecycle.StopRequested)
             {
+                RunPausedWork();
                 if (interrupts.InjectsFromUserSpace)
                     interrupts.BeforeRun(vcpu);
                 var exit = vcpu.Run();
@@ -76,6 +107,23 @@ internal sealed class VcpuRunner(
             logger.LogDebug(e, "vCPU {Id} stopped on an exception", vcpu.Id);
             lifecycle.Stop(new MachineExit(MachineStopReason.InternalError, $"vCPU {vcpu.Id}: {e.GetType().Name}: {e.Message}"));
         }
+        finally
+        {
+            Volatile.Write(ref _finished, 1);
+            CancelPausedWork();
+        }
+    }
+
+    private void RunPausedWork()
+    {
+        while (_pausedWork.TryDequeue(out var item))
+            item.Run(vcpu);
+    }
+
+    private void CancelPausedWork()
+    {
+        while (_pausedWork.TryDequeue(out var item))
+            item.Cancel();
     }
 
     private bool Dispatch(VcpuExit exit)
@@ -95,12 +143,13 @@ internal sealed class VcpuRunner(
                 return true;
             case VcpuExitReason.Interrupted:
             case VcpuExitReason.IrqWindowOpen:
+                // A kick (paused work, a PIC interrupt to inject) or an open interrupt window: the loop's
+                // next turn runs the work and the injection. Clear the kick only now, so one that lands
+                // before this point is not lost.
                 vcpu.ImmediateExit = false;
-                var work = Interlocked.Exchange(ref PausedWork, null);
-                work?.Invoke(vcpu);
                 return true;
             case VcpuExitReason.Hlt:
-                // Only without an in-kernel LAPIC does HLT reach user space: wait for the PIC.
+                // Only without an in-kernel LAPIC does HLT reach user space: wait for the PIC or paused work.
                 lifecycle.WaitForInterrupt(vcpu);
                 return true;
             case VcpuExitReason.Shutdown:
