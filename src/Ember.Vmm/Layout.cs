@@ -188,6 +188,9 @@ public static class Layout
     /// <summary>8254 PIT counters and control word (0x40-0x43).</summary>
     public const ushort PitPort = 0x40;
 
+    /// <summary>8259A edge/level control registers (ELCR), one byte per PIC at 0x4D0 and 0x4D1.</summary>
+    public const ushort ElcrPort = 0x4D0;
+
     /// <summary>PIT output 0 is wired to ISA IRQ 0 (routed to IOAPIC pin 2 by the MADT override).</summary>
     public const byte PitIrq = 0;
 

@@ -34,24 +34,27 @@ public static class AcpiTableBuilder
         ulong dsdtAddress = Place(dsdt.Length, TableAlignment);
         byte[] fadt = Fadt.Encode(facsAddress, dsdtAddress);
         ulong fadtAddress = Place(fadt.Length, TableAlignment);
-        byte[] madt = Madt.Encode(platform.VcpuCount);
-        ulong madtAddress = Place(madt.Length, TableAlignment);
-        byte[] rsdt = Rsdt.Encode([(uint)fadtAddress, (uint)madtAddress]);
+        byte[]? madt = platform.HasApic ? Madt.Encode(platform.VcpuCount) : null;
+        ulong madtAddress = madt is null ? 0 : Place(madt.Length, TableAlignment);
+        ulong[] pointers = madt is null ? [fadtAddress] : [fadtAddress, madtAddress];
+        byte[] rsdt = Rsdt.Encode([.. pointers.Select(p => (uint)p)]);
         ulong rsdtAddress = Place(rsdt.Length, TableAlignment);
-        byte[] xsdt = Xsdt.Encode([fadtAddress, madtAddress]);
+        byte[] xsdt = Xsdt.Encode(pointers);
         ulong xsdtAddress = Place(xsdt.Length, TableAlignment);
         byte[] rsdp = Rsdp.Encode((uint)rsdtAddress, xsdtAddress);
 
         var rsdpAddress = new GuestAddress(Layout.Rsdp);
-        return new AcpiTableSet(rsdpAddress,
-        [
-            new AcpiTable(Rsdp.Signature, rsdpAddress, rsdp),
-            new AcpiTable(Facs.Signature, new GuestAddress(facsAddress), facs),
-            new AcpiTable(Dsdt.Signature, new GuestAddress(dsdtAddress), dsdt),
-            new AcpiTable(Fadt.Signature, new GuestAddress(fadtAddress), fadt),
-            new AcpiTable(Madt.Signature, new GuestAddress(madtAddress), madt),
-            new AcpiTable(Rsdt.Signature, new GuestAddress(rsdtAddress), rsdt),
-            new AcpiTable(Xsdt.Signature, new GuestAddress(xsdtAddress), xsdt),
-        ]);
+        var tables = new List<AcpiTable>
+        {
+            new(Rsdp.Signature, rsdpAddress, rsdp),
+            new(Facs.Signature, new GuestAddress(facsAddress), facs),
+            new(Dsdt.Signature, new GuestAddress(dsdtAddress), dsdt),
+            new(Fadt.Signature, new GuestAddress(fadtAddress), fadt),
+        };
+        if (madt is not null)
+            tables.Add(new AcpiTable(Madt.Signature, new GuestAddress(madtAddress), madt));
+        tables.Add(new AcpiTable(Rsdt.Signature, new GuestAddress(rsdtAddress), rsdt));
+        tables.Add(new AcpiTable(Xsdt.Signature, new GuestAddress(xsdtAddress), xsdt));
+        return new AcpiTableSet(rsdpAddress, tables);
     }
 }

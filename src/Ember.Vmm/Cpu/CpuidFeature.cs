@@ -25,6 +25,7 @@ public readonly record struct CpuidFeature(string Name, uint Function, CpuidRegi
         new("avx", 1, CpuidRegister.Ecx, 28),
         new("f16c", 1, CpuidRegister.Ecx, 29),
         new("rdrand", 1, CpuidRegister.Ecx, 30),
+        new("apic", 1, CpuidRegister.Edx, 9),
         new("mtrr", 1, CpuidRegister.Edx, 12),
         new("pge", 1, CpuidRegister.Edx, 13),
         new("pat", 1, CpuidRegister.Edx, 16),

@@ -10,12 +10,6 @@ namespace Ember.Vmm.Interrupts;
 /// </summary>
 internal sealed class LegacyChipset : IDisposable
 {
-    /// <summary>
-    /// PIIX4 ELCR1/ELCR2 (edge/level control) at I/O ports 0x4D0–0x4D1. Not yet in <see cref="Layout"/>,
-    /// which this change may not touch; it belongs there next to the PIC ports.
-    /// </summary>
-    public const ushort ElcrPort = 0x4D0;
-
     /// <summary>Each 8259A decodes two ports (A0 = 0 command, A0 = 1 data).</summary>
     private const ulong PicPortCount = 2;
 
@@ -36,7 +30,7 @@ internal sealed class LegacyChipset : IDisposable
     {
         pio.Register(Layout.PicMasterPort, PicPortCount, Pic.MasterPorts);
         pio.Register(Layout.PicSlavePort, PicPortCount, Pic.SlavePorts);
-        pio.Register(ElcrPort, Elcr.Size, Pic.Elcr);
+        pio.Register(Layout.ElcrPort, Elcr.Size, Pic.Elcr);
         pio.Register(Layout.PitPort, Pit8254.Size, TimedPit);
         pio.Register(Layout.SystemControlPortB, PcSpeakerGate.Size, SpeakerGate);
     }

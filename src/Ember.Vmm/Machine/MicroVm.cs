@@ -174,7 +174,12 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     private void CreateVcpus()
     {
         var supported = _kvm.GetSupportedCpuid();
-        var masked = Config.CpuidMask.Select(name => CpuidFeature.TryFind(name, out var f)
+        // Without an in-kernel irqchip there is no local APIC at all: say so in CPUID, so the guest
+        // falls back to the 8259A instead of poking a LAPIC page that nothing answers.
+        var maskNames = Config.Irqchip == IrqchipMode.Userspace
+            ? Config.CpuidMask.Concat(["apic", "x2apic", "tsc_deadline_timer"]).Distinct()
+            : Config.CpuidMask;
+        var masked = maskNames.Select(name => CpuidFeature.TryFind(name, out var f)
             ? f
             : throw new MachineConfigurationException($"unknown CPUID feature '{name}' in --cpuid-mask")).ToList();
         for (uint id = 0; id < Config.VcpuCount; id++)
@@ -194,7 +199,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     {
         byte[] kernel = File.ReadAllBytes(Config.KernelPath);
         byte[] initrd = Config.InitrdPath is null ? [] : File.ReadAllBytes(Config.InitrdPath);
-        var acpi = AcpiTableBuilder.Build(new AcpiPlatform(Config.VcpuCount));
+        var acpi = AcpiTableBuilder.Build(new AcpiPlatform(Config.VcpuCount) { HasApic = Config.Irqchip != IrqchipMode.Userspace });
         var rsdp = acpi.WriteTo(_memory);
         var format = BootImageFormatDetector.Detect(kernel);
         if (format == BootImageFormat.LinuxBzImage && Config.DecompressBzImage

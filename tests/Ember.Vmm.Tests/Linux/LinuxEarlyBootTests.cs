@@ -23,7 +23,7 @@ public sealed partial class LinuxEarlyBootTests
     private const string TestParameters = "noxsave ember.test=early-boot";
 
     /// <summary>Lines every early boot must print, as regular expressions.</summary>
-    private static readonly string[] Required =
+    private static readonly string[] Common =
     [
         @"Linux version \d+\.\d+",
         @"Command line: console=ttyS0 .*" + Regex.Escape(TestParameters),
@@ -32,10 +32,22 @@ public sealed partial class LinuxEarlyBootTests
         @"ACPI: RSDP 0x00000000000E0000",
         @"ACPI: XSDT 0x",
         @"ACPI: FACP 0x",
+        @"Memory: \d+K/2617\d\dK available",
+    ];
+
+    /// <summary>With a LAPIC and IOAPIC (kernel and split modes): our MADT, its IOAPIC and both CPUs.</summary>
+    private static readonly string[] WithApic =
+    [
         @"ACPI: APIC 0x",
         @"IOAPIC\[0\]: apic_id 0, version \d+, address 0xfec00000, GSI 0-23",
         @"smpboot: Allowing 2 CPUs",
-        @"Memory: \d+K/2617\d\dK available",
+    ];
+
+    /// <summary>User-space mode: no MADT, one CPU, and the kernel left on the 8259A.</summary>
+    private static readonly string[] WithoutApic =
+    [
+        @"smpboot: Allowing 1 CPUs",
+        @"APIC: Keep in PIC mode\(8259\)",
     ];
 
     private sealed class WatchedConsole(Action<string> onLine) : ISerialOutput
@@ -64,9 +76,11 @@ public sealed partial class LinuxEarlyBootTests
     }
 
     [Theory]
-    [InlineData(true)]   // Ember decompresses the bzImage and enters the vmlinux through PVH
-    [InlineData(false)]  // the kernel's own bzImage 64-bit entry and decompressor
-    public void DebianCloudKernelReportsTheMachineEmberBuilt(bool decompress)
+    [InlineData(true, IrqchipMode.Split)]      // Ember decompresses the bzImage and enters the vmlinux through PVH
+    [InlineData(false, IrqchipMode.Split)]     // the kernel's own bzImage 64-bit entry and decompressor
+    [InlineData(true, IrqchipMode.Kernel)]
+    [InlineData(true, IrqchipMode.Userspace)]
+    public void DebianCloudKernelReportsTheMachineEmberBuilt(bool decompress, IrqchipMode irqchip)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         string? kernel = LinuxKernelLocator.FindCloudKernel();
@@ -76,7 +90,9 @@ public sealed partial class LinuxEarlyBootTests
         // prints the ready marker, runs the command and powers off.
         var image = DefaultGuestImage.Build(new GuestImageOptions { KernelPath = kernel });
         bool software = KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm;
-        var required = software ? Required : [.. Required, Regex.Escape(GuestInitScript.ReadyMarker), Regex.Escape(GuestInitScript.ExitMarkerPrefix) + "0"];
+        bool apic = irqchip != IrqchipMode.Userspace;
+        string[] early = [.. Common, .. apic ? WithApic : WithoutApic];
+        var required = software ? early : [.. early, Regex.Escape(GuestInitScript.ReadyMarker), Regex.Escape(GuestInitScript.ExitMarkerPrefix) + "0"];
         var pending = required.Select(p => new Regex(p, RegexOptions.CultureInvariant)).ToList();
         var timeline = new List<string>();
         var clock = Stopwatch.StartNew();
@@ -97,8 +113,10 @@ public sealed partial class LinuxEarlyBootTests
         {
             KernelPath = kernel!,
             InitrdPath = image.InitrdPath,
-            CommandLine = $"{image.CommandLine} {TestParameters} {GuestCommand.ToKernelArgument(["true"])}",
-            VcpuCount = 2,
+            // x86-64 Linux assumes a local APIC unless told otherwise: in user-space mode there is none.
+            CommandLine = $"{image.CommandLine} {(apic ? "" : "nolapic noapic ")}{TestParameters} {GuestCommand.ToKernelArgument(["true"])}",
+            VcpuCount = apic ? 2 : 1,
+            Irqchip = irqchip,
             MemorySize = 256UL << 20,
             CpuidMask = ["cx16", "xsave"],
             Console = ConsoleKind.None,
@@ -110,7 +128,7 @@ public sealed partial class LinuxEarlyBootTests
             using var watchdog = new Timer(_ => machine.RequestStop("test watchdog"), null, TimeSpan.FromMinutes(4), Timeout.InfiniteTimeSpan);
             exit = machine.Run();
         }
-        TestContext.Current.TestOutputHelper?.WriteLine($"path={(decompress ? "pvh" : "bzImage")} exit={exit.Reason}: {exit.Message}\n{string.Join("\n", timeline)}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"path={(decompress ? "pvh" : "bzImage")} irqchip={irqchip} exit={exit.Reason}: {exit.Message}\n{string.Join("\n", timeline)}");
         Assert.True(pending.Count == 0,
             $"missing lines: {string.Join(" | ", pending)}\nexit: {exit.Reason} {exit.Message}\nconsole tail:\n{Tail(console.Text)}");
         // Here the test stopped the machine once it had seen everything; on hardware the guest powers itself off.
