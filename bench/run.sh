@@ -100,6 +100,23 @@ args=(--ember "$ember" --ember-kind "$ember_kind" --exit-loop ./bench/out/exit_l
 [ -n "$only" ] && args+=(--only "$only")
 "$python" "$bench/measure.py" "${args[@]}" ${qemu_pc[@]+"${qemu_pc[@]}"} ${extra[@]+"${extra[@]}"}
 
+# VM lifecycle through the .NET API: start/run/stop rate and user-space memory per idle VM.
+if (cd "$repo" && dotnet build bench/Ember.Bench.VmLifecycle -c Release -nologo -v quiet) >"$out/logs/lifecycle-build.log" 2>&1; then
+  {
+    echo
+    echo "## VM lifecycle through the .NET API (one process)"
+    echo
+    echo "\`MicroVm.Create\` → \`Run\` (null guest to its debug exit) → \`Dispose\`, 50 times after 3 warm-ups; then 20 machines created and left idle, user-space RSS growth divided by 20 (KVM's kernel memory is not in RSS). Command: \`bench/Ember.Bench.VmLifecycle/bin/Release/net10.0/Ember.Bench.VmLifecycle bench/out/guests/null.elf 50 20 MODE\`."
+    echo
+    echo "| irqchip | VMs started and stopped per second | per VM median (p10/p90) | RSS per idle VM |"
+    echo "|---|---|---|---|"
+    for mode in split kernel userspace; do
+      bench/Ember.Bench.VmLifecycle/bin/Release/net10.0/Ember.Bench.VmLifecycle bench/out/guests/null.elf 50 20 "$mode" |
+        sed -E 's/.*irqchip=([A-Za-z]+).*vms_per_second=([0-9.]+) median_ms=([0-9.]+) p10_ms=([0-9.]+) p90_ms=([0-9.]+).*rss_per_idle_vm_kib=([0-9]+).*/| \1 | \2 | \3 ms (\4\/\5) | \6 KiB |/'
+    done
+  } >> "$output"
+fi
+
 # Optional (slow: minutes per run on a software KVM): the Linux early-boot timeline next to QEMU's.
 if [ "${linux_runs:-0}" -gt 0 ]; then
   kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort | tail -n 1)
