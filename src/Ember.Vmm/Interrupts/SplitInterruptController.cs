@@ -49,6 +49,8 @@ public sealed class SplitInterruptController : IInterruptController
     private readonly HostTimer _stormTimer;
     private readonly IInterruptLine[] _lines = new IInterruptLine[IoApic.PinCount];
     private long _ioapicEoiExits;
+    private readonly Lock _resampleLock = new();
+    private EventFd[][] _resampleFds = new EventFd[IoApic.PinCount][];
 
     public SplitInterruptController(VirtualMachine vm, MicroVm machine)
     {
@@ -62,6 +64,42 @@ public sealed class SplitInterruptController : IInterruptController
         _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested);
         _stormTimer = new HostTimer(IoApic.RetryDeferred, "ember-ioapic-storm");
         IoApic.DeliveryDeferred += _ => _stormTimer.ArmIfIdle(StormRetryDelay);
+        for (int pin = 0; pin < _resampleFds.Length; pin++)
+            _resampleFds[pin] = [];
+        IoApic.LevelEoi += SignalResample;
+    }
+
+    /// <summary>
+    /// Emulated irqfd resampling for a level-triggered device line. With a split irqchip KVM never
+    /// signals an irqfd's resamplefd (the IOAPIC is not in the kernel), so Ember signals
+    /// <paramref name="resample"/> itself whenever the guest EOIs a level interrupt on the IOAPIC pin
+    /// that ISA line <paramref name="irq"/> reaches: the device then re-checks its condition and
+    /// re-asserts or drops the line.
+    /// </summary>
+    public void RegisterResampleFd(int irq, EventFd resample)
+    {
+        ArgumentNullException.ThrowIfNull(resample);
+        ArgumentOutOfRangeException.ThrowIfNegative(irq);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(irq, IoApic.PinCount);
+        int pin = irq == Layout.PitIrq ? PitIoapicPin : irq;
+        lock (_resampleLock)
+            Volatile.Write(ref _resampleFds[pin], [.. _resampleFds[pin], resample]);
+    }
+
+    /// <summary>Resample notifications sent (one per registered fd per level EOI).</summary>
+    public long ResampleSignals => Interlocked.Read(ref _resampleSignals);
+
+    private long _resampleSignals;
+
+    private void SignalResample(int pin)
+    {
+        if ((uint)pin >= (uint)_resampleFds.Length)
+            return;
+        foreach (var fd in Volatile.Read(ref _resampleFds[pin]))
+        {
+            fd.Signal();
+            Interlocked.Increment(ref _resampleSignals);
+        }
     }
 
     public IrqchipMode Mode => IrqchipMode.Split;

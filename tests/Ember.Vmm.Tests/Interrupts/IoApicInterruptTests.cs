@@ -1,3 +1,4 @@
+using Ember.Kvm;
 using Ember.Vmm.Interrupts;
 using Ember.Vmm.Machine;
 using Iced.Intel;
@@ -112,7 +113,23 @@ public sealed class IoApicInterruptTests
     /// Raises line 5 once and holds it; the handler counts and EOIs, and on delivery
     /// <paramref name="deliveries"/> lowers the line first, as a device whose condition was cleared.
     /// </summary>
-    private static GuestOutcome RunLevelGuest(IrqchipMode mode, uint deliveries, Action<MicroVm> inspect) =>
+    [Fact]
+    public void InSplitModeEachLevelEoiSignalsTheLinesResampleFd()
+    {
+        const uint deliveries = 5;
+        using var resample = new EventFd();
+        long sent = -1;
+        var outcome = RunLevelGuest(IrqchipMode.Split, deliveries,
+            vm => sent = ((SplitInterruptController)vm.Interrupts).ResampleSignals,
+            beforeRun: vm => ((SplitInterruptController)vm.Interrupts).RegisterResampleFd(Pin, resample));
+        outcome.AssertSucceeded();
+        Assert.Equal(deliveries, outcome.Counter);
+        // KVM never signals a resamplefd in split mode; Ember did, once per EOI of the level vector.
+        Assert.Equal(deliveries, (uint)sent);
+        Assert.Equal(deliveries, resample.Drain());
+    }
+
+    private static GuestOutcome RunLevelGuest(IrqchipMode mode, uint deliveries, Action<MicroVm> inspect, Action<MicroVm>? beforeRun = null) =>
         IrqchipGuestMachine.Run(mode, a =>
         {
             var unexpected = a.CreateLabel();
@@ -135,7 +152,7 @@ public sealed class IoApicInterruptTests
             InterruptGuest.LapicEoiThenExit(a);
             InterruptGuest.ResumeFromHandler(a);
             InterruptGuest.UnexpectedHandler(a, ref unexpected);
-        }, inspect: inspect);
+        }, inspect: inspect, beforeRun: beforeRun);
 
     private static void Setup(Assembler a, Label unexpected, Label handler, bool level)
     {

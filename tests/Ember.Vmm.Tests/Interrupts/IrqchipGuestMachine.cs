@@ -18,7 +18,7 @@ internal static class IrqchipGuestMachine
     /// to its exit. <paramref name="whileRunning"/> runs on a host thread while the vCPUs do; <paramref name="inspect"/>
     /// sees the stopped machine (counters) before it is disposed.
     /// </summary>
-    public static GuestOutcome Run(IrqchipMode mode, Action<Assembler> guest, Action<MicroVm>? whileRunning = null, Action<MicroVm>? inspect = null)
+    public static GuestOutcome Run(IrqchipMode mode, Action<Assembler> guest, Action<MicroVm>? whileRunning = null, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         string kernel = MultibootImage.WriteTemporary(guest, "irq");
@@ -33,6 +33,7 @@ internal static class IrqchipGuestMachine
                 Console = ConsoleKind.None,
             };
             using var vm = MicroVm.Create(config, new CapturedConsole());
+            beforeRun?.Invoke(vm);
             using var watchdog = new Timer(_ => vm.RequestStop("test watchdog: the guest took too long"), null, Watchdog, Timeout.InfiniteTimeSpan);
             Exception? hostFailure = null;
             var host = whileRunning is null ? null : new Thread(() =>
