@@ -79,6 +79,18 @@ public sealed class MultibootGuestTests
         Assert.Equal((64u << 10) - 1024, memUpper);
     }
 
+    /// <summary>Selects fw_cfg item <paramref name="key"/> and reads <paramref name="length"/> bytes of it to <paramref name="destination"/>.</summary>
+    private static void ReadFwCfgItem(Assembler a, ushort key, uint destination, uint length)
+    {
+        a.mov(dx, (ushort)Layout.FwCfgPort);
+        a.mov(ax, key);
+        a.@out(dx, ax);
+        a.inc(dx);
+        a.mov(edi, destination);
+        a.mov(ecx, length);
+        a.rep.insb();
+    }
+
     [Fact]
     public void TheTestDeviceScratchRegisterAndFwCfgAnswerAsQemuDoes()
     {
@@ -102,27 +114,9 @@ public sealed class MultibootGuestTests
             a.mov(ecx, 2);
             a.rep.insd();
             // fw_cfg: signature, CPU count, RAM size.
-            a.mov(dx, (ushort)Layout.FwCfgPort);
-            a.mov(ax, 0x0000);
-            a.@out(dx, ax);
-            a.inc(dx);
-            a.mov(edi, results + 4);
-            a.mov(ecx, 4);
-            a.rep.insb();
-            a.dec(dx);
-            a.mov(ax, 0x0005);
-            a.@out(dx, ax);
-            a.inc(dx);
-            a.mov(edi, results + 8);
-            a.mov(ecx, 2);
-            a.rep.insb();
-            a.dec(dx);
-            a.mov(ax, 0x0003);
-            a.@out(dx, ax);
-            a.inc(dx);
-            a.mov(edi, results + 12);
-            a.mov(ecx, 8);
-            a.rep.insb();
+            ReadFwCfgItem(a, 0x0000, results + 4, 4);
+            ReadFwCfgItem(a, 0x0005, results + 8, 2);
+            ReadFwCfgItem(a, 0x0003, results + 12, 8);
             // The 64 KiB test MMIO buffer is MMIO, not RAM: a write reads back.
             a.mov(ebx, (uint)Layout.TestDeviceMmio);
             a.mov(__dword_ptr[ebx + 0x1230], 0xA5A5_5A5A);
