@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Ember's build and tests use, only those missing (apt-get update runs
-# once, and only when something is missing). Usage: install-deps.sh [test|run|bench]
+# once, and only when something is missing). Usage: install-deps.sh [test|run|bench] [nested]
+# `nested` adds what scripts/nested-kvm.sh needs (QEMU, e2fsprogs) on a host without /dev/kvm.
 set -euo pipefail
 purpose=${1:-test}
 packages=(gcc libc6-dev linux-libc-dev)
@@ -9,6 +10,9 @@ case "$purpose" in
   run) packages+=(busybox-static linux-image-cloud-amd64) ;;
   bench) packages+=(qemu-system-x86 time python3-matplotlib binutils) ;;
 esac
+if [ "${2:-}" = nested ]; then
+  packages+=(qemu-system-x86 e2fsprogs linux-image-cloud-amd64 busybox-static)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,6 +21,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs a command against this machine's files inside a QEMU virtual machine that has KVM, for hosts
+# without /dev/kvm (e.g. a cloud VM that is itself a kvm_pvm guest). QEMU's TCG emulates an AMD CPU
+# with SVM, and Debian's cloud kernel inside it loads kvm_amd, so the command sees a real /dev/kvm
+# (KVM on emulated AMD-V with nested paging: the hardware-KVM code paths, at emulation speed).
+#
+# Usage: scripts/nested-kvm.sh [--memory 6G] [--cpus N] [--copy-out DIR] [--timeout SECONDS] -- COMMAND...
+# The command runs as root in a chroot of a copy of /usr, /etc, /boot and the repository (same paths),
+# with /tmp and $HOME writable; its exit status becomes this script's. Files it writes stay in the
+# VM's disk image (artifacts/nested-kvm/rootfs.ext4) except what it prints and the directory
+# --copy-out names (a path under the repository), copied back to the same place once the VM is off.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+memory=6G
+# One CPU by default: with two, an L1 CPU sometimes never answered an IPI while the other ran an L2
+# guest (soft lockups of Ember's PIT thread in the kick path), seen once in three runs here.
+cpus=1
+copy_out=""
+timeout_seconds=3600
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --memory) memory=$2; shift 2 ;;
+    --cpus) cpus=$2; shift 2 ;;
+    --timeout) timeout_seconds=$2; shift 2 ;;
+    --copy-out) copy_out=$(realpath -m "$2"); shift 2 ;;
+    --) shift; break ;;
+    *) echo "nested-kvm: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "usage: scripts/nested-kvm.sh [--memory 6G] [--cpus N] -- COMMAND..." >&2; exit 2; }
+command -v qemu-system-x86_64 >/dev/null || { echo "nested-kvm: qemu-system-x86_64 is missing (apt-get install qemu-system-x86)" >&2; exit 2; }
+kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
+[ -n "$kernel" ] || { echo "nested-kvm: Debian's cloud kernel is missing (apt-get install linux-image-cloud-amd64)" >&2; exit 2; }
+release=${kernel#/boot/vmlinuz-}
+modules=/lib/modules/$release/kernel
+
+work=$repo/artifacts/nested-kvm
+rm -rf "$work" && mkdir -p "$work/initramfs"/{bin,dev,proc,sys,mod,newroot}
+
+# The initramfs: busybox, the KVM and virtio-blk modules (in dependency order), and an init that
+# mounts the disk, runs the command in a chroot and reports its status on the console.
+cp /bin/busybox "$work/initramfs/bin/"
+order="virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd drivers/virtio/virtio_ring drivers/virtio/virtio
+  drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk"
+names=""
+for m in $order; do
+  cp "$modules/$m.ko" "$work/initramfs/mod/"
+  names="$names $(basename "$m")"
+done
+printf '%s\n' "$@" > "$work/initramfs/command.args"
+cat > "$work/initramfs/init" <<INIT
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in $names; do insmod /mod/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
+mount -t ext4 /dev/vda /newroot || { echo "nested-kvm: cannot mount the disk"; poweroff -f; }
+mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
+mount -t devpts devpts /newroot/dev/pts 2>/dev/null
+mount -t tmpfs tmp /newroot/tmp; mount -t tmpfs run /newroot/run
+cp /command.args /newroot/tmp/command.args
+chroot /newroot /bin/bash -c 'cd "$repo"; export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 EMBER_NESTED_KVM=1; mapfile -t argv < /tmp/command.args; "\${argv[@]}"; echo "nested-kvm: exit status \$?"' < /dev/console
+sync; poweroff -f
+INIT
+chmod +x "$work/initramfs/init"
+(cd "$work/initramfs" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$work/initramfs.gz")
+
+# The disk: hard links to this machine's files (no copying on the host side), written into an ext4 image.
+stage=$work/stage
+mkdir -p "$stage"/{proc,sys,dev,tmp,run,root,var/tmp,"$(dirname "$repo")"}
+for d in bin sbin lib lib64; do [ -L "/$d" ] && ln -s "$(readlink "/$d")" "$stage/$d"; done
+mkdir -p "$stage/usr/lib" "$stage/usr/share"
+for d in /usr/*; do
+  case "$d" in /usr/lib|/usr/share) ;; *) cp -al "$d" "$stage/usr/" ;; esac
+done
+for d in /usr/lib/*; do
+  case "$d" in /usr/lib/google-cloud-sdk|/usr/lib/jvm) ;; *) cp -al "$d" "$stage/usr/lib/" ;; esac
+done
+for d in dotnet busybox perl perl5 misc zoneinfo ca-certificates; do [ -e "/usr/share/$d" ] && cp -al "/usr/share/$d" "$stage/usr/share/"; done
+cp -a /etc "$stage/"; cp -al /boot "$stage/"
+[ -d /root/.cache/ember ] && mkdir -p "$stage/root/.cache" && cp -al /root/.cache/ember "$stage/root/.cache/"
+(cd "$repo" && find . -path ./artifacts -prune -o -path ./.git -prune -o -print0 | cpio -0 -pdlm "$stage$repo" 2>/dev/null)
+mkdir -p "$stage$repo/artifacts"
+size_mb=$(( $(du -sm "$stage" | cut -f1) + 3072 ))
+mke2fs -q -t ext4 -d "$stage" -L nested-kvm "$work/rootfs.ext4" "${size_mb}M"
+rm -rf "$stage"
+
+log=$work/console.log
+echo "nested-kvm: booting a QEMU (TCG) VM with KVM on emulated AMD-V to run: $*" >&2
+timeout --foreground "$timeout_seconds" qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu EPYC,+svm -smp "$cpus" -m "$memory" \
+  -nodefaults -vga none -display none -serial stdio -no-reboot -kernel "$kernel" -initrd "$work/initramfs.gz" \
+  -append "console=ttyS0 quiet panic=-1 mitigations=off" \
+  -drive file="$work/rootfs.ext4",format=raw,if=virtio,cache=unsafe 2>&1 \
+  | grep --line-buffered -v "TCG doesn't support requested feature" | tee "$log" | grep -v '^nested-kvm: exit status' || true
+if [ -n "$copy_out" ]; then
+  rm -rf "$copy_out" && mkdir -p "$(dirname "$copy_out")"
+  debugfs -R "rdump $copy_out $(dirname "$copy_out")" "$work/rootfs.ext4" >/dev/null 2>&1 \
+    || echo "nested-kvm: could not copy $copy_out out of the VM's disk" >&2
+fi
+status=$(sed -n 's/^nested-kvm: exit status \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+[ -n "$status" ] || { echo "nested-kvm: the VM ended without reporting a status (see $log)" >&2; exit 125; }
+exit "$status"
