@@ -81,6 +81,8 @@ cp -a /etc "$stage/"; cp -al /boot "$stage/"
 [ -d /root/.cache/ember ] && mkdir -p "$stage/root/.cache" && cp -al /root/.cache/ember "$stage/root/.cache/"
 (cd "$repo" && find . -path ./artifacts -prune -o -path ./.git -prune -o -print0 | cpio -0 -pdlm "$stage$repo" 2>/dev/null)
 mkdir -p "$stage$repo/artifacts"
+# The Native AOT ember that run.sh publishes, the one build output kept under artifacts/.
+[ -d "$repo/artifacts/ember-aot" ] && cp -al "$repo/artifacts/ember-aot" "$stage$repo/artifacts/"
 size_mb=$(( $(du -sm "$stage" | cut -f1) + 3072 ))
 mke2fs -q -t ext4 -d "$stage" -L nested-kvm "$work/rootfs.ext4" "${size_mb}M"
 rm -rf "$stage"
@@ -89,9 +91,9 @@ log=$work/console.log
 echo "nested-kvm: booting a QEMU (TCG) VM with KVM on emulated AMD-V to run: $*" >&2
 timeout --foreground "$timeout_seconds" qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu EPYC,+svm -smp "$cpus" -m "$memory" \
   -nodefaults -vga none -display none -serial stdio -no-reboot -kernel "$kernel" -initrd "$work/initramfs.gz" \
-  -append "console=ttyS0 quiet panic=-1 mitigations=off" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off" \
   -drive file="$work/rootfs.ext4",format=raw,if=virtio,cache=unsafe 2>&1 \
-  | grep --line-buffered -v "TCG doesn't support requested feature" | tee "$log" | grep -v '^nested-kvm: exit status' || true
+  | grep --line-buffered -v "TCG doesn't support requested feature" | tee "$log" | grep --line-buffered -v '^nested-kvm: exit status' || true
 if [ -n "$copy_out" ]; then
   rm -rf "$copy_out" && mkdir -p "$(dirname "$copy_out")"
   debugfs -R "rdump $copy_out $(dirname "$copy_out")" "$work/rootfs.ext4" >/dev/null 2>&1 \

@@ -30,9 +30,11 @@ for path in sys.argv[1:]:
                 kvm_skipped += is_kvm
                 reason = test.findtext("reason") or ""
                 skip_reasons.append(f"{test.get('name')}: {reason.strip()}")
-            
+
 for reason in skip_reasons:
     print(f"  skipped: {reason}")
-print(f"KVM tests: {kvm_ran} ran on /dev/kvm, {kvm_skipped} skipped")
+import os
+where = os.environ.get("EMBER_KVM_WHERE", "this host's /dev/kvm")
+print(f"KVM tests: {kvm_ran} ran on {where}, {kvm_skipped} skipped")
 print(f"Tests: {passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed else 0)

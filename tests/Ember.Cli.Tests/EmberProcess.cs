@@ -33,10 +33,10 @@ internal static class EmberProcess
         }
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        if (!process.WaitForExit(TimeSpan.FromSeconds(300)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("ember did not finish within 60 s");
+            throw new TimeoutException("ember did not finish within the 300 s safety net");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }

@@ -9,7 +9,7 @@ namespace Ember.Kvm.Tests;
 /// </summary>
 internal static class HostProbe
 {
-    public static string Run(string probeName)
+    public static string Run(string probeName, string arguments = "")
     {
         string source = Path.Combine(AppContext.BaseDirectory, "HostProbes", probeName + ".c");
         string exe = Path.Combine(Path.GetTempPath(), $"ember-probe-{probeName}-{Environment.ProcessId}");
@@ -17,7 +17,7 @@ internal static class HostProbe
         {
             var (compileCode, compileOutput) = Execute("gcc", $"-O1 -o {exe} {source}");
             Assert.True(compileCode == 0, $"gcc failed on {probeName}.c:\n{compileOutput}");
-            var (code, output) = Execute(exe, "");
+            var (code, output) = Execute(exe, arguments);
             Assert.True(code == 0, $"host probe {probeName} failed ({code}): {output}");
             return output.Trim();
         }

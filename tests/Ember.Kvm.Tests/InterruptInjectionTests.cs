@@ -86,53 +86,6 @@ public sealed class InterruptInjectionTests
     }
 
     [Fact]
-    public void RequestingAnInterruptWindowExitsOnceTheGuestEnablesInterruptsAndTheVectorIsTaken()
-    {
-        KvmRequirement.Check();
-        using var machine = TestMachine.Create(TestIrqchip.None);
-        LoadCountingGuest(machine);
-        var afterRequest = new List<VcpuExitReason>();
-        bool requested = false;
-        int handled = 0;
-        machine.Run((vcpu, exit) =>
-        {
-            if (exit.Reason == VcpuExitReason.Io && exit.Io.Port == ReadyPort)
-            {
-                vcpu.RequestInterruptWindow = true;
-                requested = true;
-                return true;
-            }
-            if (exit.Reason == VcpuExitReason.Io && exit.Io.Port == HandlerPort)
-            {
-                handled++;
-                return false;
-            }
-            if (requested)
-                afterRequest.Add(exit.Reason);
-            if (exit.Reason == VcpuExitReason.IrqWindowOpen)
-            {
-                Assert.True(vcpu.ReadyForInterruptInjection);
-                vcpu.RequestInterruptWindow = false;
-                vcpu.Interrupt(Vector);
-                return true;
-            }
-            return false;
-        });
-        if (afterRequest.FirstOrDefault() == VcpuExitReason.Hlt)
-        {
-            // The guest reached HLT with IF=1 and no window exit came. Check whether KVM itself, driven by
-            // a plain C program with no Ember code, behaves the same way.
-            string probe = HostProbe.Run("irq_window");
-            Assert.SkipWhen(probe == "hlt",
-                "this host's KVM never reports KVM_EXIT_IRQ_WINDOW_OPEN (HostProbes/irq_window.c, plain C, sees HLT too); " +
-                "kvm_pvm does not implement request_interrupt_window");
-            Assert.Fail($"Ember saw HLT instead of IRQ_WINDOW_OPEN, but the C probe saw '{probe}'");
-        }
-        Assert.Equal([VcpuExitReason.IrqWindowOpen], afterRequest);
-        Assert.Equal(1, handled);
-    }
-
-    [Fact]
     public void WithASplitIrqchipASecondVectorBeforeTheFirstIsTakenIsATypedEexist()
     {
         // With the LAPIC in the kernel and the PIC in user space, KVM_INTERRUPT queues one ExtINT

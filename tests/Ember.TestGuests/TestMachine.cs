@@ -236,7 +236,7 @@ public sealed class TestMachine : IDisposable
         {
             Volatile.Write(ref expired, 1);
             vcpu.Kick();
-        }, null, timeout ?? TimeSpan.FromSeconds(30), Timeout.InfiniteTimeSpan);
+        }, null, timeout ?? TimeSpan.FromSeconds(120), Timeout.InfiniteTimeSpan);
         while (true)
         {
             var exit = vcpu.Run();
@@ -244,7 +244,7 @@ public sealed class TestMachine : IDisposable
             {
                 vcpu.ImmediateExit = false;
                 if (Volatile.Read(ref expired) != 0)
-                    throw new TimeoutException($"test guest did not finish within {timeout ?? TimeSpan.FromSeconds(30)} (RIP 0x{vcpu.GetRegisters().Rip:x})");
+                    throw new TimeoutException($"test guest did not finish within {timeout ?? TimeSpan.FromSeconds(120)} (RIP 0x{vcpu.GetRegisters().Rip:x})");
             }
             if (!onExit(vcpu, exit))
                 return;

@@ -11,7 +11,7 @@ namespace Ember.Vmm.Tests.Interrupts;
 /// <summary>Boots an <see cref="InterruptGuest"/> program in a MicroVm with the chosen irqchip and reports what happened.</summary>
 internal static class IrqchipGuestMachine
 {
-    private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(120);
 
     /// <summary>
     /// Runs <paramref name="guest"/> (main code, then its handlers; <see cref="InterruptGuest.Prologue"/> first)

@@ -30,7 +30,7 @@ public sealed class MultibootGuestTests
             };
             using var vm = MicroVm.Create(config, captured);
             beforeRun?.Invoke(vm);
-            using var watchdog = new Timer(_ => vm.RequestStop("test watchdog: the guest took too long"), null, TimeSpan.FromSeconds(60), Timeout.InfiniteTimeSpan);
+            using var watchdog = new Timer(_ => vm.RequestStop("test watchdog: the guest took too long"), null, TimeSpan.FromSeconds(180), Timeout.InfiniteTimeSpan);
             var exit = vm.Run();
             inspect?.Invoke(vm);
             console = captured.Text;
