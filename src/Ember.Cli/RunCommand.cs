@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Ember.Devices.Legacy;
 using Ember.Kvm;
+using Ember.Sys;
 using Ember.Vmm.Boot;
 using Ember.Vmm.Host;
 using Ember.Vmm.Images;
@@ -141,7 +142,7 @@ internal static class RunCommand
         {
             return Fail(e.Message);
         }
-        catch (KvmException e)
+        catch (SystemCallException e)
         {
             Console.Error.WriteLine($"ember: error: {e.Message}");
             return MachineExit.ExitInternalError;

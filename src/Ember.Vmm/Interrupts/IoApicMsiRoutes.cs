@@ -1,5 +1,6 @@
 using Ember.Devices.Interrupts;
 using Ember.Kvm;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 

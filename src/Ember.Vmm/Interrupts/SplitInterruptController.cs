@@ -4,6 +4,7 @@ using Ember.Devices.Timers;
 using Ember.Kvm;
 using Ember.Vmm.Cpu;
 using Ember.Vmm.Machine;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 

@@ -9,6 +9,7 @@ using Ember.Vmm.Cpu;
 using Ember.Vmm.Interrupts;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Ember.Sys;
 
 namespace Ember.Vmm.Machine;
 
