@@ -47,13 +47,13 @@ public sealed class SplitInterruptController : IInterruptController
     private readonly IoApicMsiRoutes _routes;
     private readonly LegacyChipset _chips;
     private readonly PicInterruptInjector _injector;
-    private readonly HostTimer _stormTimer;
+    private readonly LoopTimer _stormTimer;
     private readonly IInterruptLine[] _lines = new IInterruptLine[IoApic.PinCount];
     private long _ioapicEoiExits;
     private readonly Lock _resampleLock = new();
     private EventFd[][] _resampleFds = new EventFd[IoApic.PinCount][];
 
-    public SplitInterruptController(VirtualMachine vm, MicroVm machine)
+    public SplitInterruptController(VirtualMachine vm, MicroVm machine, EventLoop timers)
     {
         _vm = vm;
         _routes = new IoApicMsiRoutes(vm);
@@ -61,9 +61,9 @@ public sealed class SplitInterruptController : IInterruptController
         var pic = new DualPic();
         for (int irq = 0; irq < IoApic.PinCount; irq++)
             _lines[irq] = IsaWire(pic, irq);
-        _chips = new LegacyChipset(pic, _lines[Layout.PitIrq]);
-        _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested);
-        _stormTimer = new HostTimer(IoApic.RetryDeferred, "ember-ioapic-storm");
+        _chips = new LegacyChipset(pic, _lines[Layout.PitIrq], timers);
+        _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested, timers);
+        _stormTimer = new LoopTimer(timers, IoApic.RetryDeferred);
         IoApic.DeliveryDeferred += _ => _stormTimer.ArmIfIdle(StormRetryDelay);
         for (int pin = 0; pin < _resampleFds.Length; pin++)
             _resampleFds[pin] = [];
