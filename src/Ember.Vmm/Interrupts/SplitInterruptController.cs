@@ -53,10 +53,14 @@ public sealed class SplitInterruptController : IInterruptController
     private readonly Lock _resampleLock = new();
     private EventFd[][] _resampleFds = new EventFd[IoApic.PinCount][];
 
+    /// <summary>KVM's GSI routing table: the IOAPIC's 24 pins, then every MSI vector.</summary>
+    internal GsiRouteTable Routes { get; }
+
     public SplitInterruptController(VirtualMachine vm, MicroVm machine, EventLoop timers)
     {
         _vm = vm;
-        _routes = new IoApicMsiRoutes(vm);
+        Routes = new GsiRouteTable(vm.SetGsiRouting, ReservedIoapicRoutes);
+        _routes = new IoApicMsiRoutes(vm, Routes);
         IoApic = new IoApic(_routes, IoApicVersion.WithEoiRegister, StormThreshold);
         var pic = new DualPic();
         for (int irq = 0; irq < IoApic.PinCount; irq++)
