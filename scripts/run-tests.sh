@@ -8,9 +8,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$1; shift
 rm -rf "$results" && mkdir -p "$results"
+# A test still running after 5 minutes is reported as it happens ("[Long Running Test] ..."), so a hung
+# test is named on the console, not only in the log that comes back at the end.
 run_project() {
   local name=$1; shift
-  "tests/$name/bin/Release/net10.0/$name" -noColor -result-xml "$results/$name.xml" "$@" > "$results/$name.log" 2>&1
+  "tests/$name/bin/Release/net10.0/$name" -noColor -longRunning 300 -result-xml "$results/$name.xml" "$@" 2>&1 \
+    | tee "$results/$name.log" | grep --line-buffered -E "Long Running Test" | sed -u "s/^/  $name: /"
+  return "${PIPESTATUS[0]}"
 }
 report() {
   echo "== $1"

@@ -46,6 +46,8 @@ public sealed class KernelInterruptController(VirtualMachine vm) : IInterruptCon
         return [.. routes];
     }
 
+    public IMsiVectorGroup CreateMsiVectors(int count, IInterruptLine intxFallback) => new IrqfdMsiVectorGroup(vm, Routes, count);
+
     public void ConfigureVcpu(VirtualCpu vcpu) => VcpuInitializer.ConfigureLapicLintPins(vcpu);
 
     public void RegisterDevices(DeviceBus pio, DeviceBus mmio)

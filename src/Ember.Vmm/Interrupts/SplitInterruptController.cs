@@ -183,6 +183,8 @@ public sealed class SplitInterruptController : IInterruptController
         _ => IoApic.GetPin(irq),
     };
 
+    public IMsiVectorGroup CreateMsiVectors(int count, IInterruptLine intxFallback) => new IrqfdMsiVectorGroup(_vm, Routes, count);
+
     public void Dispose()
     {
         // Timers first: their callbacks reach the irqfds and kick vCPUs.

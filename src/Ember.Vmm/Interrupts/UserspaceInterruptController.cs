@@ -24,8 +24,11 @@ public sealed class UserspaceInterruptController : IInterruptController
     private readonly PicInterruptInjector _injector;
     private readonly IInterruptLine[] _lines = new IInterruptLine[IoApic.PinCount];
 
+    private readonly EventLoop _timers;
+
     public UserspaceInterruptController(MicroVm machine, EventLoop timers)
     {
+        _timers = timers;
         var pic = new DualPic();
         for (int irq = 0; irq < _lines.Length; irq++)
             _lines[irq] = irq < DualPic.IrqCount ? pic.GetLine(irq) : UnconnectedInterruptLine.Instance;
@@ -81,6 +84,8 @@ public sealed class UserspaceInterruptController : IInterruptController
         vcpu.Nmi();
         return true;
     }
+
+    public IMsiVectorGroup CreateMsiVectors(int count, IInterruptLine intxFallback) => new IntxMsiVectorGroup(intxFallback, _timers, count);
 
     public void Dispose()
     {

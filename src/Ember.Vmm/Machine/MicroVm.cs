@@ -70,7 +70,8 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             _interrupts.RegisterDevices(Pio, Mmio);
             _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
             WireDeviceEvents();
-            RegisterInKernelSinks();
+            if (config.TestDevices)
+                RegisterInKernelSinks();
 
             CreateVcpus();
             Boot();
@@ -164,8 +165,8 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     }
 
     /// <summary>
-    /// Ports whose writes mean nothing to Ember are absorbed by KVM through an ioeventfd, so the guest
-    /// never exits for them: pc-testdev's 0xE4 "flush page" port (4-byte writes; other widths still
+    /// Test-device ports whose writes mean nothing to Ember are absorbed by KVM through an ioeventfd, so the
+    /// guest never exits for them: pc-testdev's 0xE4 "flush page" port (4-byte writes; other widths still
     /// reach the device on the bus). Nobody reads these eventfds; their counters just accumulate.
     /// </summary>
     private void RegisterInKernelSinks()
