@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Ember.Devices.Legacy;
 using Ember.Kvm;
+using Ember.Sys;
 using Ember.Vmm.Boot;
 using Ember.Vmm.Host;
 using Ember.Vmm.Images;
@@ -22,6 +23,7 @@ internal static class RunCommand
     private static readonly Option<string> ConsoleOption = new("--console") { Description = "stdio | none | file:PATH.", DefaultValueFactory = _ => "stdio" };
     private static readonly Option<bool> BootTimer = new("--boot-timer") { Description = "Log the guest's boot time when it writes 123 to MMIO 0xC0000000." };
     private static readonly Option<bool> DebugExit = new("--debug-exit") { Description = "A guest write of v to port 0xF4 ends Ember with status (v<<1)|1." };
+    private static readonly Option<bool> TestDevices = new("--test-devices") { Description = "QEMU pc-testdev compatible test devices (ports 0xE0, 0xE4, 0x2000; MMIO 0xFF000000), for test guests." };
     private static readonly Option<string?> CpuidMask = new("--cpuid-mask") { Description = "CPUID features to hide, comma-separated (e.g. cx16,xsave)." };
     private static readonly Option<bool> NoDecompress = new("--no-decompress") { Description = "Boot a bzImage through its own decompressor instead of Ember decompressing it and using the PVH entry." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
@@ -34,7 +36,7 @@ internal static class RunCommand
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, CpuidMask, NoDecompress, Verbose })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Verbose })
             command.Options.Add(option);
         command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
@@ -114,6 +116,7 @@ internal static class RunCommand
             ConsoleFile = consoleFile,
             BootTimer = bootTimer,
             DebugExit = result.GetValue(DebugExit),
+            TestDevices = result.GetValue(TestDevices),
             DecompressBzImage = !result.GetValue(NoDecompress),
             CpuidMask = cpuidMask.Distinct().ToList(),
         };
@@ -141,7 +144,7 @@ internal static class RunCommand
         {
             return Fail(e.Message);
         }
-        catch (KvmException e)
+        catch (SystemCallException e)
         {
             Console.Error.WriteLine($"ember: error: {e.Message}");
             return MachineExit.ExitInternalError;

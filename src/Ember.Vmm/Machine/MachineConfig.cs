@@ -26,6 +26,12 @@ public sealed record MachineConfig
     /// <summary>QEMU-style isa-debug-exit at port 0xF4.</summary>
     public bool DebugExit { get; init; }
     /// <summary>
+    /// QEMU pc-testdev compatible test devices, as QEMU's <c>-device pc-testdev</c>: the scratch register at
+    /// port 0xE0, the flush-page port 0xE4 (absorbed in KVM by an ioeventfd), the ISA IRQ line block at
+    /// port 0x2000 and the MMIO buffer at 0xFF000000. Only for test guests; a production guest has none.
+    /// </summary>
+    public bool TestDevices { get; init; }
+    /// <summary>
     /// Boot a bzImage through the PVH entry of the vmlinux it carries, decompressed by Ember (gzip,
     /// LZ4, zstd), so the guest skips its own decompressor. Falls back to the normal bzImage entry
     /// when the payload cannot be decompressed or has no PVH note.
