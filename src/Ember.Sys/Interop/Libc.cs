@@ -88,6 +88,42 @@ internal static unsafe partial class Libc
         public TimeSpec Value;
     }
 
+    public const int F_GETFD = 1;
+    public const int O_RDONLY = 0;
+    public const int O_NONBLOCK = 0x800;
+    public const int TCSANOW = 0;
+
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command);
+
+    [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
+    public static partial int Dup2(int oldFd, int newFd);
+
+    [LibraryImport(LibraryName, EntryPoint = "isatty")]
+    public static partial int IsATty(int fd);
+
+    /// <summary>struct termios is 60 bytes on x86-64 glibc; it is only ever handled whole, as opaque bytes.</summary>
+    public const int TermiosSize = 60;
+
+    [LibraryImport(LibraryName, EntryPoint = "tcgetattr", SetLastError = true)]
+    public static partial int TcGetAttr(int fd, byte* termios);
+
+    [LibraryImport(LibraryName, EntryPoint = "tcsetattr", SetLastError = true)]
+    public static partial int TcSetAttr(int fd, int when, byte* termios);
+
+    [LibraryImport(LibraryName, EntryPoint = "cfmakeraw")]
+    public static partial void CfMakeRaw(byte* termios);
+
+    /// <summary>
+    /// glibc's x86-64 <c>struct stat</c> is 144 bytes; Ember reads st_mode (offset 24) and st_size (offset 48).
+    /// </summary>
+    public const int StatSize = 144;
+    public const int StatModeOffset = 24;
+    public const int StatSizeOffset = 48;
+
+    [LibraryImport(LibraryName, EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Stat(string path, byte* buffer);
+
     [LibraryImport(LibraryName, EntryPoint = "pthread_self")]
     public static partial nuint PthreadSelf();
 

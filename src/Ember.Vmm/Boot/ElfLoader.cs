@@ -26,6 +26,12 @@ internal static class ElfLoader
             // ElfImage.Parse has checked that address + size does not overflow.
             ulong start = header.PhysicalAddress;
             ulong end = start + header.MemorySize;
+            if (start >= lowest && start < ceiling && end > ceiling)
+            {
+                // The image starts where it should but runs past the end of guest RAM: too little memory.
+                throw new BootImageException(
+                    $"the kernel needs {(end + (1UL << 20) - 1) >> 20} MiB of guest memory to load (it ends at 0x{end:x}), more than the guest has; raise --memory");
+            }
             if (start < lowest || end > ceiling)
             {
                 throw new BootImageException(
