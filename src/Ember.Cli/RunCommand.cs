@@ -5,6 +5,7 @@ using Ember.Devices.Legacy;
 using Ember.Kvm;
 using Ember.Sys;
 using Ember.Vmm.Boot;
+using Ember.Vmm.Cpu;
 using Ember.Vmm.Host;
 using Ember.Vmm.Images;
 using Ember.Vmm.Machine;
@@ -77,6 +78,7 @@ internal static class RunCommand
         string[] guestCommand = result.GetValue(GuestCommandArgument) ?? [];
         bool software = KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm;
         var cpuidMask = (result.GetValue(CpuidMask) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        var userCpuidMask = cpuidMask.ToList();
         bool bootTimer = result.GetValue(BootTimer);
         bool quiet = result.GetValue(Quiet);
         if (kernel is null)
@@ -144,6 +146,8 @@ internal static class RunCommand
             UserMessages.Warning($"--memory {memory >> 20} MiB is more than this host's {hostMemory >> 20} MiB; the guest may be killed when it uses it");
         if (!KvmSystem.IsAvailable())
             return Fail("/dev/kvm is not available (run `ember doctor`)");
+        if (!quiet && userCpuidMask.Count > 0)
+            WarnAboutUnhideableFeatures(userCpuidMask);
 
         using var loggerFactory = LoggerFactory.Create(builder =>
         {
@@ -170,7 +174,7 @@ internal static class RunCommand
         }
         catch (Exception e) when (e is MachineConfigurationException or BootImageException or SystemCallException or IOException or UnauthorizedAccessException)
         {
-            output.Dispose();
+            new QuietDispose(output).Dispose();
             // A refused machine leaves nothing behind: not even the console file it would have written.
             if (consoleFile is not null && !consoleFileExisted)
                 TryDelete(consoleFile);
@@ -182,7 +186,7 @@ internal static class RunCommand
             };
         }
 
-        using (output)
+        using var closeOutput = new QuietDispose(output);
         using (machine)
         {
             // The host note comes once, short, only now that a guest really starts, and only where someone watches.
@@ -212,6 +216,26 @@ internal static class RunCommand
             }
             ReportExit(exit, software, logger);
             return exit.ExitCode;
+        }
+    }
+
+    /// <summary>
+    /// On some hosts (kvm_pvm) a masked feature stays visible to the guest: say so in one line, so nobody
+    /// believes it hidden. The probe is a throwaway VM that takes milliseconds.
+    /// </summary>
+    private static void WarnAboutUnhideableFeatures(IReadOnlyList<string> requested)
+    {
+        try
+        {
+            using var kvm = KvmSystem.Open();
+            var report = CpuidMaskProbe.Run(kvm);
+            var visible = requested.Where(report.StaysVisibleWhenMasked).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            if (visible.Count > 0)
+                UserMessages.Warning($"--cpuid-mask cannot hide {string.Join(", ", visible)} on this host: its KVM shows {(visible.Count == 1 ? "it" : "them")} to the guest anyway (see `ember doctor`)");
+        }
+        catch (KvmException e)
+        {
+            UserMessages.Warning($"could not check which CPUID features this host can hide: {e.Message}");
         }
     }
 

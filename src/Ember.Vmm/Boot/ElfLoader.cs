@@ -11,7 +11,7 @@ namespace Ember.Vmm.Boot;
 internal static class ElfLoader
 {
     /// <returns>One past the highest byte any segment occupies.</returns>
-    public static ulong LoadSegments(IGuestMemory memory, ElfImage image, ulong lowest, ulong ceiling)
+    public static ulong LoadSegments(IGuestMemory memory, ElfImage image, ulong lowest, ulong ceiling, Func<ulong, ulong, string?>? collision = null)
     {
         ulong highestEnd = 0;
         int loaded = 0;
@@ -37,6 +37,8 @@ internal static class ElfLoader
                 throw new BootImageException(
                     $"ELF segment {i} at 0x{start:x}-0x{end:x} is outside the loadable window 0x{lowest:x}-0x{ceiling:x}");
             }
+            if (collision?.Invoke(start, end) is { } what)
+                throw new BootImageException($"ELF segment {i} at 0x{start:x}-0x{end:x} overlaps {what}, which Ember places there; link the kernel elsewhere");
             GuestRam.Require(memory, start, header.MemorySize, $"ELF segment {i}");
 
             var bytes = image.File.Span.Slice((int)header.Offset, (int)header.FileSize);
