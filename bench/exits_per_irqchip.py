@@ -8,7 +8,7 @@ for mode in ["kernel", "split", "userspace"]:
     for img in ["pio", "mmio", "pioevent"]:
         xs = []
         for _ in range(5):
-            p = subprocess.Popen(["artifacts/ember-aot/ember", "run", "--kernel", f"bench/out/guests/exits-{img}.elf", "--irqchip", mode, "--debug-exit", "--memory", "64M"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            p = subprocess.Popen(["artifacts/ember-aot/ember", "run", "--kernel", f"bench/out/guests/exits-{img}.elf", "--irqchip", mode, "--debug-exit", "--test-devices", "--memory", "64M"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             b = e = None
             for raw in p.stdout:
                 now = time.monotonic()

@@ -186,7 +186,7 @@ def build_configs(a: argparse.Namespace) -> list[Config]:
 
     def ember(image: str, irqchip: str) -> list[str]:
         return [a.ember, "run", "--kernel", str(g / image), "--irqchip", irqchip, "--console", "stdio",
-                "--debug-exit", "--memory", "64M", "--cpus", "1", *a.ember_arg]
+                "--debug-exit", "--test-devices", "--memory", "64M", "--cpus", "1", *a.ember_arg]
 
     def qemu(machine: str, cpu: str, image: str, *extra: str) -> list[str]:
         return [*qemu_common, "-M", machine, "-cpu", cpu, *extra, "-kernel", str(g / image)]

@@ -56,7 +56,7 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $names; do insmod /mod/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
 mount -t ext4 /dev/vda /newroot || { echo "nested-kvm: cannot mount the disk"; poweroff -f; }
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
-mount -t devpts devpts /newroot/dev/pts 2>/dev/null
+mkdir -p /newroot/dev/pts; mount -t devpts -o ptmxmode=0666 devpts /newroot/dev/pts || echo "nested-kvm: no devpts (pty tests will fail)"
 mount -t tmpfs tmp /newroot/tmp; mount -t tmpfs run /newroot/run
 cp /command.args /newroot/tmp/command.args
 chroot /newroot /bin/bash -c 'cd "$repo"; export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 EMBER_NESTED_KVM=1; mapfile -t argv < /tmp/command.args; "\${argv[@]}"; echo "nested-kvm: exit status \$?"' < /dev/console

@@ -15,7 +15,7 @@ string kernel = args[0];
 int iterations = args.Length > 1 ? int.Parse(args[1]) : 50;
 int idleCount = args.Length > 2 ? int.Parse(args[2]) : 20;
 var irqchip = args.Length > 3 ? Enum.Parse<IrqchipMode>(args[3], ignoreCase: true) : IrqchipMode.Split;
-var config = new MachineConfig { KernelPath = kernel, MemorySize = 64UL << 20, DebugExit = true, Console = ConsoleKind.None, Irqchip = irqchip };
+var config = new MachineConfig { KernelPath = kernel, MemorySize = 64UL << 20, DebugExit = true, TestDevices = true, Console = ConsoleKind.None, Irqchip = irqchip };
 var sink = new StreamSerialOutput(Stream.Null);
 
 // Warm up (JIT, first-use statics), then time start → run → stop → dispose.

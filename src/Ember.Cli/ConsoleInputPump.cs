@@ -1,11 +1,14 @@
+using Ember.Sys;
 using Ember.Vmm.Machine;
+using Microsoft.Win32.SafeHandles;
 
 namespace Ember.Cli;
 
 /// <summary>
 /// Copies host stdin to the guest's COM1 on a background thread. Ctrl-A X stops the machine,
 /// Ctrl-A N sends the guest an NMI (the PC's NMI button: Linux prints "NMI received" or dumps state),
-/// and Ctrl-A Ctrl-A sends one Ctrl-A, as in QEMU's -serial stdio.
+/// and Ctrl-A Ctrl-A sends one Ctrl-A, as in QEMU's -serial stdio. It reads descriptor 0 itself, byte
+/// for byte as the raw terminal delivers them: .NET's console input stream would edit lines and echo.
 /// </summary>
 internal static class ConsoleInputPump
 {
@@ -13,13 +16,12 @@ internal static class ConsoleInputPump
 
     public static void Start(MicroVm machine)
     {
-        var thread = new Thread(() => Pump(machine)) { IsBackground = true, Name = "ember-console-input" };
-        thread.Start();
+        VmmThreads.Start(ThreadRole.ConsoleInput, null, () => Pump(machine));
     }
 
     private static void Pump(MicroVm machine)
     {
-        using var stdin = Console.OpenStandardInput();
+        using var stdin = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
         var buffer = new byte[256];
         var forward = new byte[256];
         bool escape = false;
@@ -30,7 +32,7 @@ internal static class ConsoleInputPump
             {
                 n = stdin.Read(buffer, 0, buffer.Length);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
             {
                 return;
             }
@@ -51,9 +53,7 @@ internal static class ConsoleInputPump
                     if (b is (byte)'n' or (byte)'N')
                     {
                         bool delivered = machine.InjectNmi();
-                        Console.Error.WriteLine(delivered
-                            ? "ember: NMI sent"
-                            : "ember: NMI not delivered (the guest masked LINT1 or left NMI mode)");
+                        UserMessages.Note(delivered ? "NMI sent" : "NMI not delivered (the guest masked LINT1 or left NMI mode)");
                         continue;
                     }
                     if (b != CtrlA)

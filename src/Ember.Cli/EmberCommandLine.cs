@@ -24,7 +24,7 @@ internal static class EmberCommandLine
         {
             var report = KvmHostReport.Probe(result.GetValue(device)!);
             Console.WriteLine(report.Render());
-            return report.DeviceUsable && !report.MissingRequired.Any() ? 0 : 1;
+            return report.DeviceUsable && !report.MissingRequired.Any() ? ExitStatus.Success : ExitStatus.CheckFailed;
         });
         return command;
     }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Ember.Cli;
 
-return EmberCommandLine.Build().Parse(args).Invoke();
+return EmberProgram.Run(args);

@@ -1,8 +1,11 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Diagnostics;
 using Ember.Devices.Legacy;
 using Ember.Kvm;
+using Ember.Sys;
 using Ember.Vmm.Boot;
+using Ember.Vmm.Cpu;
 using Ember.Vmm.Host;
 using Ember.Vmm.Images;
 using Ember.Vmm.Machine;
@@ -16,15 +19,17 @@ internal static class RunCommand
     private static readonly Option<string?> Kernel = new("--kernel") { Description = "Kernel image: bzImage, ELF vmlinux with a PVH note, or multiboot ELF32. Without it, the default guest." };
     private static readonly Option<string?> Initrd = new("--initrd") { Description = "Initial ramdisk (Linux) or module (multiboot)." };
     private static readonly Option<string?> CommandLine = new("--cmdline") { Description = "Kernel command line." };
-    private static readonly Option<int> Cpus = new("--cpus") { Description = "Number of vCPUs.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string> Cpus = new("--cpus") { Description = "Number of vCPUs.", DefaultValueFactory = _ => "1" };
     private static readonly Option<string> Memory = new("--memory") { Description = "Guest RAM, e.g. 256M or 2G (bare numbers are MiB).", DefaultValueFactory = _ => "256M" };
     private static readonly Option<string> Irqchip = new("--irqchip") { Description = "split (default: LAPICs in KVM, IOAPIC/PIC/PIT in Ember) | kernel | userspace (Linux needs noapic nolapic).", DefaultValueFactory = _ => "split" };
     private static readonly Option<string> ConsoleOption = new("--console") { Description = "stdio | none | file:PATH.", DefaultValueFactory = _ => "stdio" };
     private static readonly Option<bool> BootTimer = new("--boot-timer") { Description = "Log the guest's boot time when it writes 123 to MMIO 0xC0000000." };
     private static readonly Option<bool> DebugExit = new("--debug-exit") { Description = "A guest write of v to port 0xF4 ends Ember with status (v<<1)|1." };
+    private static readonly Option<bool> TestDevices = new("--test-devices") { Description = "QEMU pc-testdev compatible test devices (ports 0xE0, 0xE4, 0x2000; MMIO 0xFF000000), for test guests." };
     private static readonly Option<string?> CpuidMask = new("--cpuid-mask") { Description = "CPUID features to hide, comma-separated (e.g. cx16,xsave)." };
     private static readonly Option<bool> NoDecompress = new("--no-decompress") { Description = "Boot a bzImage through its own decompressor instead of Ember decompressing it and using the PVH entry." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
+    private static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Only errors on stderr: no host notes or warnings." };
     private static readonly Argument<string[]> GuestCommandArgument = new("command")
     {
         Description = "With the default guest: a command to run in the guest (after --), which then powers off.",
@@ -34,7 +39,7 @@ internal static class RunCommand
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, CpuidMask, NoDecompress, Verbose })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Verbose, Quiet })
             command.Options.Add(option);
         command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
@@ -43,26 +48,39 @@ internal static class RunCommand
 
     private static int Fail(string message)
     {
-        Console.Error.WriteLine($"ember: error: {message}");
-        return MachineExit.ExitUsageError;
+        UserMessages.Error(message);
+        return ExitStatus.UsageError;
     }
+
+    private static readonly string[] IrqchipNames = ["split", "kernel", "userspace"];
 
     private static int Execute(ParseResult result)
     {
         long start = Stopwatch.GetTimestamp();
+        if (StrayGuestCommandProblem(result) is { } stray)
+            return Fail(stray);
         if (!SizeParser.TryParse(result.GetValue(Memory)!, out ulong memory, out string? sizeError))
             return Fail(sizeError!);
-        if (!Enum.TryParse<IrqchipMode>(result.GetValue(Irqchip), ignoreCase: true, out var irqchip) || !Enum.IsDefined(irqchip))
-            return Fail($"unknown --irqchip '{result.GetValue(Irqchip)}' (kernel, split or userspace)");
+        if (!int.TryParse(result.GetValue(Cpus), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int cpus))
+            return Fail($"--cpus needs a whole number of vCPUs, not '{result.GetValue(Cpus)}'");
+        string irqchipName = result.GetValue(Irqchip)!;
+        // Names only: Enum.TryParse would also take "0" or "kernel,userspace".
+        if (!IrqchipNames.Contains(irqchipName, StringComparer.OrdinalIgnoreCase))
+            return Fail($"unknown --irqchip '{irqchipName}' (split, kernel or userspace)");
+        var irqchip = Enum.Parse<IrqchipMode>(irqchipName, ignoreCase: true);
         if (!TryParseConsole(result.GetValue(ConsoleOption)!, out var consoleKind, out string? consoleFile))
             return Fail($"unknown --console '{result.GetValue(ConsoleOption)}' (stdio, none or file:PATH)");
+        if (consoleFile is not null && ConsoleFileProblem(consoleFile) is { } consoleProblem)
+            return Fail(consoleProblem);
         string? kernel = result.GetValue(Kernel);
         string? initrd = result.GetValue(Initrd);
         string commandLine = result.GetValue(CommandLine) ?? "";
         string[] guestCommand = result.GetValue(GuestCommandArgument) ?? [];
         bool software = KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm;
         var cpuidMask = (result.GetValue(CpuidMask) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        var userCpuidMask = cpuidMask.ToList();
         bool bootTimer = result.GetValue(BootTimer);
+        bool quiet = result.GetValue(Quiet);
         if (kernel is null)
         {
             // The default guest: Debian's cloud kernel and an initramfs Ember builds (cached).
@@ -71,9 +89,13 @@ internal static class RunCommand
             {
                 image = DefaultGuestImage.Build();
             }
-            catch (Exception e) when (e is GuestImageException or IOException or UnauthorizedAccessException)
+            catch (GuestImageException e)
             {
                 return Fail($"cannot build the default guest: {e.Message} (./run.sh installs linux-image-cloud-amd64 and busybox-static)");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail($"cannot build the default guest: {UserMessages.Describe(e)} (./run.sh installs linux-image-cloud-amd64 and busybox-static)");
             }
             kernel = image.KernelPath;
             initrd = image.InitrdPath;
@@ -107,60 +129,216 @@ internal static class RunCommand
             KernelPath = kernel,
             InitrdPath = initrd,
             CommandLine = commandLine,
-            VcpuCount = result.GetValue(Cpus),
+            VcpuCount = cpus,
             MemorySize = memory,
             Irqchip = irqchip,
             Console = consoleKind,
             ConsoleFile = consoleFile,
             BootTimer = bootTimer,
             DebugExit = result.GetValue(DebugExit),
+            TestDevices = result.GetValue(TestDevices),
             DecompressBzImage = !result.GetValue(NoDecompress),
             CpuidMask = cpuidMask.Distinct().ToList(),
         };
         if (config.Validate() is { } problem)
             return Fail(problem);
+        if (!quiet && HostMemory.TotalBytes() is { } hostMemory && memory > hostMemory)
+            UserMessages.Warning($"--memory {memory >> 20} MiB is more than this host's {hostMemory >> 20} MiB; the guest may be killed when it uses it");
+        if (!KvmSystem.IsAvailable())
+            return Fail("/dev/kvm is not available (run `ember doctor`)");
+        if (!quiet && userCpuidMask.Count > 0)
+            WarnAboutUnhideableFeatures(userCpuidMask);
 
         using var loggerFactory = LoggerFactory.Create(builder =>
         {
             builder.SetMinimumLevel(LogLevel.Trace);
-            builder.AddProvider(new StderrLoggerProvider(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information));
+            builder.AddProvider(new StderrLoggerProvider(result.GetValue(Verbose) ? LogLevel.Debug : quiet ? LogLevel.Error : LogLevel.Information));
         });
         var logger = loggerFactory.CreateLogger("ember");
-        if (!KvmSystem.IsAvailable())
-            return Fail("/dev/kvm is not available (run `ember doctor`)");
-        if (software)
-            logger.LogWarning("software KVM (kvm_pvm): guest kernel code is emulated (~2M instructions/s) and lacks cmpxchg16b/xsave/int3; a stock Linux kernel prints its early boot for about a minute, then stops at an int3 self-test instead of reaching init");
 
-        using var output = OpenConsoleOutput(config);
+        bool consoleFileExisted = consoleFile is not null && File.Exists(consoleFile);
+        Stream output;
+        try
+        {
+            output = OpenConsoleOutput(config);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail($"cannot write the console file {consoleFile}: {UserMessages.Describe(e)}");
+        }
+        var serial = new StreamSerialOutput(output);
         MicroVm machine;
         try
         {
-            machine = MicroVm.Create(config, new StreamSerialOutput(output), loggerFactory, start);
+            machine = MicroVm.Create(config, serial, loggerFactory, start);
         }
-        catch (Exception e) when (e is MachineConfigurationException or BootImageException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is MachineConfigurationException or BootImageException or SystemCallException or IOException or UnauthorizedAccessException)
         {
-            return Fail(e.Message);
-        }
-        catch (KvmException e)
-        {
-            Console.Error.WriteLine($"ember: error: {e.Message}");
-            return MachineExit.ExitInternalError;
+            new QuietDispose(output).Dispose();
+            // A refused machine leaves nothing behind: not even the console file it would have written.
+            if (consoleFile is not null && !consoleFileExisted)
+                TryDelete(consoleFile);
+            return e switch
+            {
+                MachineConfigurationException or BootImageException => Fail(e.Message),
+                SystemCallException => FailKvm(e.Message),
+                _ => Fail($"cannot read {config.KernelPath}{(config.InitrdPath is null ? "" : $" or {config.InitrdPath}")}: {UserMessages.Describe(e)}"),
+            };
         }
 
+        using var closeOutput = new QuietDispose(output);
         using (machine)
-        using (config.Console == ConsoleKind.Stdio ? TerminalMode.EnterRaw() : null)
         {
+            // The host note comes once, short, only now that a guest really starts, and only where someone watches.
+            if (software && !quiet && config.Console != ConsoleKind.None)
+                UserMessages.Note("software KVM (kvm_pvm): guest kernel code runs in KVM's emulator, minutes for a Linux boot (docs/host-quirks.md)");
+            using var terminal = config.Console == ConsoleKind.Stdio ? RawTerminal.Enter(0) : null;
+            UserMessages.TerminalIsRaw = terminal is not null;
+            using var signals = new SignalStop(machine, terminal);
             if (config.Console == ConsoleKind.Stdio)
                 ConsoleInputPump.Start(machine);
             var exit = machine.Run();
-            output.Flush();
-            if (exit.Reason is MachineStopReason.EmulationFailure or MachineStopReason.InternalError)
-                logger.LogError("{Message}", exit.Message);
-            else
-                logger.LogDebug("{Message}", exit.Message);
-            if (exit.Reason == MachineStopReason.EmulationFailure && KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm)
-                logger.LogError("this host's software KVM (kvm_pvm) lacks emulation for that instruction; on hardware KVM it runs natively");
+            terminal?.Restore();
+            UserMessages.TerminalIsRaw = false;
+            try
+            {
+                output.Flush();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+            }
+            if (serial.DroppedBytes > 0)
+                UserMessages.Warning($"the console output failed; {serial.DroppedBytes} bytes of guest output were lost");
+            if (signals.Received is { } signal)
+            {
+                UserMessages.Note($"stopped by {signal.Name}");
+                return ExitStatus.FromSignal(signal.Number);
+            }
+            ReportExit(exit, software, logger);
             return exit.ExitCode;
+        }
+    }
+
+    /// <summary>
+    /// On some hosts (kvm_pvm) a masked feature stays visible to the guest: say so in one line, so nobody
+    /// believes it hidden. The probe is a throwaway VM that takes milliseconds.
+    /// </summary>
+    private static void WarnAboutUnhideableFeatures(IReadOnlyList<string> requested)
+    {
+        try
+        {
+            using var kvm = KvmSystem.Open();
+            var report = CpuidMaskProbe.Run(kvm);
+            var visible = requested.Where(report.StaysVisibleWhenMasked).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            if (visible.Count > 0)
+                UserMessages.Warning($"--cpuid-mask cannot hide {string.Join(", ", visible)} on this host: its KVM shows {(visible.Count == 1 ? "it" : "them")} to the guest anyway (see `ember doctor`)");
+        }
+        catch (KvmException e)
+        {
+            UserMessages.Warning($"could not check which CPUID features this host can hide: {e.Message}");
+        }
+    }
+
+    private static int FailKvm(string message)
+    {
+        UserMessages.Error(message);
+        return ExitStatus.KvmFailure;
+    }
+
+    /// <summary>How the guest ended, in one line where it is not a plain power-off or debug exit.</summary>
+    private static void ReportExit(MachineExit exit, bool software, ILogger logger)
+    {
+        switch (exit.Reason)
+        {
+            case MachineStopReason.EmulationFailure:
+                UserMessages.Error(exit.Message);
+                // Blame the host only for what it is known to lack; a jump into unmapped memory is the guest's doing.
+                if (software && exit.InstructionBytes is { } bytes && KvmPvmEmulatorGaps.Identify(bytes) is { } instruction)
+                    UserMessages.Note($"kvm_pvm's emulator lacks {instruction}; on hardware KVM it runs natively (docs/host-quirks.md)");
+                break;
+            case MachineStopReason.InternalError:
+                UserMessages.Error(exit.Message);
+                break;
+            case MachineStopReason.Reset:
+                UserMessages.Note($"the guest reset: {exit.Message}");
+                break;
+            default:
+                logger.LogDebug("{Message}", exit.Message);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Only what follows a literal `--` is a guest command. Anything else the parser could not match (a
+    /// misspelt option, QEMU's -m) lands in the command argument too, and must be an error naming it.
+    /// </summary>
+    private static string? StrayGuestCommandProblem(ParseResult result)
+    {
+        if (result.GetResult(GuestCommandArgument) is not { } argument || argument.Tokens.Count == 0)
+            return null;
+        int doubleDash = -1;
+        for (int i = 0; i < result.Tokens.Count; i++)
+        {
+            if (result.Tokens[i].Type == TokenType.DoubleDash)
+            {
+                doubleDash = i;
+                break;
+            }
+        }
+        foreach (var token in argument.Tokens)
+        {
+            int position = -1;
+            for (int i = 0; i < result.Tokens.Count; i++)
+            {
+                if (ReferenceEquals(result.Tokens[i], token))
+                {
+                    position = i;
+                    break;
+                }
+            }
+            if (doubleDash >= 0 && position > doubleDash)
+                continue;
+            return token.Value.StartsWith('-')
+                ? $"unknown option '{token.Value}' (see `ember run --help`; a guest command goes after --)"
+                : $"unexpected argument '{token.Value}' (a guest command goes after --)";
+        }
+        return null;
+    }
+
+    /// <summary>A console file Ember can create or append to: its directory exists and it is not a directory.</summary>
+    private static string? ConsoleFileProblem(string path)
+    {
+        var (kind, _) = HostFile.Inspect(path);
+        if (kind == HostFileKind.Directory)
+            return $"the console file {path} is a directory; give a file name";
+        if (kind is HostFileKind.Regular or HostFileKind.Device)
+        {
+            // It exists: find out now whether it can be written, without creating or truncating anything.
+            try
+            {
+                using var probe = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return $"cannot write the console file {path}: {UserMessages.Describe(e)}";
+            }
+        }
+        if (kind is HostFileKind.Fifo or HostFileKind.Socket)
+            return $"the console file {path} is a {(kind == HostFileKind.Fifo ? "FIFO" : "socket")}; give a regular file";
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (kind == HostFileKind.Missing && directory is not null && HostFile.Inspect(directory).Kind != HostFileKind.Directory)
+            return $"cannot create the console file {path}: the directory {directory} does not exist";
+        return null;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 

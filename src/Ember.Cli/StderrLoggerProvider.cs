@@ -8,8 +8,6 @@ namespace Ember.Cli;
 /// </summary>
 internal sealed class StderrLoggerProvider(LogLevel minimum) : ILoggerProvider
 {
-    private static readonly Lock WriteLock = new();
-
     public ILogger CreateLogger(string categoryName) => new StderrLogger(minimum);
 
     public void Dispose()
@@ -29,11 +27,7 @@ internal sealed class StderrLoggerProvider(LogLevel minimum) : ILoggerProvider
             string line = $"ember: {(logLevel >= LogLevel.Warning ? logLevel.ToString().ToLowerInvariant() + ": " : "")}{formatter(state, exception)}";
             if (exception is not null)
                 line += $" ({exception.GetType().Name}: {exception.Message})";
-            lock (WriteLock)
-            {
-                // Raw terminal mode needs an explicit carriage return.
-                Console.Error.Write(line + "\r\n");
-            }
+            UserMessages.WriteRawLine(line);
         }
     }
 }

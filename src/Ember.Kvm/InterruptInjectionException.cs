@@ -1,3 +1,4 @@
+using Ember.Sys;
 namespace Ember.Kvm;
 
 /// <summary>KVM_INTERRUPT refused the vector; <see cref="Result"/> says which documented error it was.</summary>

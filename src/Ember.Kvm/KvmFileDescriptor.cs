@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Ember.Kvm.Interop;
+using Ember.Sys.Interop;
+using Ember.Sys;
 
 namespace Ember.Kvm;
 

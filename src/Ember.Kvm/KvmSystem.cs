@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Ember.Kvm.Interop;
+using Ember.Sys.Interop;
+using Ember.Sys;
 
 namespace Ember.Kvm;
 
@@ -24,7 +26,8 @@ public sealed unsafe class KvmSystem : KvmFileDescriptor
     /// <summary>Opens /dev/kvm and checks the API version.</summary>
     public static KvmSystem Open(string path = DefaultDevicePath)
     {
-        var handle = FileDescriptorHandle.FromResult(Libc.Open(path, Libc.O_RDWR | Libc.O_CLOEXEC), $"open {path}");
+        int fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CLOEXEC);
+        var handle = fd >= 0 ? new FileDescriptorHandle(fd) : throw KvmException.FromLastError($"open {path}");
         var system = new KvmSystem(handle);
         int version = system.GetApiVersion();
         if (version != StableApiVersion)

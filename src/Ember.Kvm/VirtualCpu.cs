@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Ember.Kvm.Interop;
+using Ember.Sys.Interop;
 using Ember.Memory.Interop;
+using Ember.Sys;
 
 namespace Ember.Kvm;
 

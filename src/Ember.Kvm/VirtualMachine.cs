@@ -1,4 +1,5 @@
 using Ember.Kvm.Interop;
+using Ember.Sys;
 
 namespace Ember.Kvm;
 

@@ -9,6 +9,33 @@ internal static class EmberProcess
 
     public static Result Run(params string[] arguments) => RunWithInput(null, arguments);
 
+    /// <summary>The path of the ember.dll under test, for commands built by hand (a shell, a pty driver).</summary>
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "ember.dll");
+
+    /// <summary>
+    /// Runs ember through bash with <paramref name="redirections"/> applied to it (e.g. "2>&amp;-", "&lt;&amp;-",
+    /// "&gt;/dev/full"), the way a user's shell would start it; stdout and stderr are captured unless redirected.
+    /// </summary>
+    public static Result RunRedirected(string redirections, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"exec dotnet \"$0\" \"$@\" {redirections}");
+        info.ArgumentList.Add(Dll);
+        foreach (var argument in arguments)
+            info.ArgumentList.Add(argument);
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(300)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("ember did not finish within the 300 s safety net");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
     /// <summary>Runs ember with <paramref name="input"/> written to its stdin (then stdin stays open until exit).</summary>
     public static Result RunWithInput(byte[]? input, params string[] arguments)
     {

@@ -8,7 +8,6 @@ public sealed class RunCommandTests
     /// <summary>Bad user input: exit status 2 and exactly one "ember: error:" line, never a stack trace.</summary>
     [Theory]
     [InlineData("--kernel", "/nonexistent/vmlinuz")]
-    [InlineData("--kernel", "/etc/hostname")]
     [InlineData("--memory", "12X")]
     [InlineData("--memory", "1")]
     [InlineData("--cpus", "0")]
@@ -17,7 +16,6 @@ public sealed class RunCommandTests
     [InlineData("--cpuid-mask", "nosuchfeature")]
     public void BadInputGivesOneClearLineAndStatusTwo(string option, string value)
     {
-        Assert.SkipUnless(KvmSystem.IsAvailable() || option == "--memory" || option == "--irqchip" || option == "--console", "/dev/kvm is not available");
         string kernel = MultibootImage.WriteTemporary(a => GuestCode.Exit32(a, 0));
         try
         {

@@ -4,7 +4,10 @@ using Xunit;
 
 namespace Ember.Devices.Tests;
 
-/// <summary>DESIGN.md: Ember.Devices sits beside Ember.Kvm and never references it, directly or through another Ember assembly.</summary>
+/// <summary>
+/// DESIGN.md: Ember.Devices sits beside Ember.Kvm and never references it, directly or through another
+/// Ember assembly; what a device needs from the OS (eventfds, fds, epoll) comes from Ember.Sys.
+/// </summary>
 public sealed class LayeringTests
 {
     private const string KvmAssemblyName = "Ember.Kvm";

@@ -1,5 +1,6 @@
 using Ember.TestGuests;
 using static Iced.Intel.AssemblerRegisters;
+using Ember.Sys;
 
 namespace Ember.Kvm.Tests;
 

@@ -1,6 +1,7 @@
 using Ember.TestGuests;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
+using Ember.Sys;
 
 namespace Ember.Kvm.Tests;
 

@@ -1,3 +1,4 @@
+using Ember.Sys;
 namespace Ember.Kvm.Tests;
 
 [Trait("Requires", "kvm")]

@@ -1,3 +1,4 @@
+using Ember.Sys;
 using Ember.Memory.Interop;
 
 namespace Ember.Memory.Tests;
@@ -5,7 +6,6 @@ namespace Ember.Memory.Tests;
 public sealed class MemoryMappingTests
 {
     /// <summary>EACCES from errno-base.h: mmap of a read-only fd with PROT_WRITE | MAP_SHARED.</summary>
-    private const int Eacces = 13;
 
     [Fact]
     public void AnonymousMappingIsZeroFilledAndWritable()
@@ -82,7 +82,7 @@ public sealed class MemoryMappingTests
 
             var error = Assert.Throws<NativeMemoryException>(
                 () => MemoryMapping.MapFile(file, 0x1000, MemoryProtection.ReadWrite, MappingFlags.Shared, offset: 0));
-            Assert.Equal(Eacces, error.Errno);
+            Assert.Equal(Errno.EACCES, error.Errno);
             Assert.Equal("mmap", error.Operation);
         }
         finally

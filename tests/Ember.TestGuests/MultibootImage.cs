@@ -17,9 +17,11 @@ public static class MultibootImage
     /// <summary>Where the code starts (and where it must be assembled for).</summary>
     public const uint CodeAddress = LoadAddress + MultibootHeaderSize;
 
-    public static byte[] Build(Action<Iced.Intel.Assembler> emit, uint bssSize = 0)
+    /// <param name="loadAddress">Where the image is linked: 1 MiB by default, 0x8000 like a real-mode era test kernel.</param>
+    public static byte[] Build(Action<Iced.Intel.Assembler> emit, uint bssSize = 0, uint loadAddress = LoadAddress)
     {
-        byte[] code = GuestAssembler.Assemble(32, CodeAddress, emit);
+        uint codeAddress = loadAddress + MultibootHeaderSize;
+        byte[] code = GuestAssembler.Assemble(32, codeAddress, emit);
         int segmentSize = MultibootHeaderSize + code.Length;
         var image = new byte[SegmentFileOffset + segmentSize];
         var span = image.AsSpan();
@@ -33,7 +35,7 @@ public static class MultibootImage
         BinaryPrimitives.WriteUInt16LittleEndian(span[16..], 2);          // ET_EXEC
         BinaryPrimitives.WriteUInt16LittleEndian(span[18..], 3);          // EM_386
         BinaryPrimitives.WriteUInt32LittleEndian(span[20..], 1);          // e_version
-        BinaryPrimitives.WriteUInt32LittleEndian(span[24..], CodeAddress); // e_entry
+        BinaryPrimitives.WriteUInt32LittleEndian(span[24..], codeAddress); // e_entry
         BinaryPrimitives.WriteUInt32LittleEndian(span[28..], ElfHeaderSize); // e_phoff
         BinaryPrimitives.WriteUInt16LittleEndian(span[40..], ElfHeaderSize);
         BinaryPrimitives.WriteUInt16LittleEndian(span[42..], ProgramHeaderSize);
@@ -43,8 +45,8 @@ public static class MultibootImage
         var ph = span[ElfHeaderSize..];
         BinaryPrimitives.WriteUInt32LittleEndian(ph, 1);
         BinaryPrimitives.WriteUInt32LittleEndian(ph[4..], SegmentFileOffset);
-        BinaryPrimitives.WriteUInt32LittleEndian(ph[8..], LoadAddress);
-        BinaryPrimitives.WriteUInt32LittleEndian(ph[12..], LoadAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[8..], loadAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[12..], loadAddress);
         BinaryPrimitives.WriteUInt32LittleEndian(ph[16..], (uint)segmentSize);
         BinaryPrimitives.WriteUInt32LittleEndian(ph[20..], (uint)segmentSize + bssSize);
         BinaryPrimitives.WriteUInt32LittleEndian(ph[24..], 7);
@@ -59,10 +61,10 @@ public static class MultibootImage
     }
 
     /// <summary>Writes the image to a temporary file and returns its path.</summary>
-    public static string WriteTemporary(Action<Iced.Intel.Assembler> emit, string name = "guest")
+    public static string WriteTemporary(Action<Iced.Intel.Assembler> emit, string name = "guest", uint loadAddress = LoadAddress)
     {
         string path = Path.Combine(Path.GetTempPath(), $"ember-{name}-{Environment.ProcessId}-{Guid.NewGuid():N}.elf");
-        File.WriteAllBytes(path, Build(emit));
+        File.WriteAllBytes(path, Build(emit, loadAddress: loadAddress));
         return path;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Ember.Sys.Interop;
 
 namespace Ember.Memory.Interop;
 
@@ -12,7 +13,7 @@ namespace Ember.Memory.Interop;
 public sealed class MemoryMapping : SafeHandle
 {
     private MemoryMapping(ulong length)
-        : base(LibC.MapFailed, ownsHandle: true)
+        : base(Libc.MapFailed, ownsHandle: true)
     {
         Length = length;
     }
@@ -30,7 +31,7 @@ public sealed class MemoryMapping : SafeHandle
         }
     }
 
-    public override bool IsInvalid => handle == LibC.MapFailed || handle == 0;
+    public override bool IsInvalid => handle == Libc.MapFailed || handle == 0;
 
     /// <summary>
     /// Maps <paramref name="length"/> bytes of zero-filled, private, read/write memory.
@@ -45,7 +46,7 @@ public sealed class MemoryMapping : SafeHandle
         {
             flags |= MappingFlags.NoReserve;
         }
-        return Map(length, MemoryProtection.ReadWrite, flags, LibC.NoFileDescriptor, offset: 0);
+        return Map(length, MemoryProtection.ReadWrite, flags, Libc.NoFileDescriptor, offset: 0);
     }
 
     /// <summary>
@@ -104,7 +105,7 @@ public sealed class MemoryMapping : SafeHandle
         {
             // The reference keeps a concurrent Dispose from unmapping the range mid-call.
             DangerousAddRef(ref added);
-            if (LibC.Madvise(handle, (nuint)Length, advice) != 0)
+            if (Libc.Madvise(handle, (nuint)Length, (int)advice) != 0)
             {
                 throw NativeMemoryException.FromLastError("madvise");
             }
@@ -118,7 +119,7 @@ public sealed class MemoryMapping : SafeHandle
         }
     }
 
-    protected override bool ReleaseHandle() => LibC.Munmap(handle, (nuint)Length) == 0;
+    protected override bool ReleaseHandle() => Libc.Munmap(handle, (nuint)Length) == 0;
 
     private static MemoryMapping Map(ulong length, MemoryProtection protection, MappingFlags flags, int fd, long offset)
     {
@@ -127,8 +128,8 @@ public sealed class MemoryMapping : SafeHandle
         // The handle object exists before the call so that no successful mapping can be
         // lost between mmap returning and a SafeHandle taking ownership of it.
         var mapping = new MemoryMapping(length);
-        nint address = LibC.Mmap(0, (nuint)length, protection, flags, fd, offset);
-        if (address == LibC.MapFailed)
+        nint address = Libc.Mmap(0, (nuint)length, (int)protection, (int)flags, fd, offset);
+        if (address == Libc.MapFailed)
         {
             var error = NativeMemoryException.FromLastError("mmap");
             mapping.SetHandleAsInvalid();

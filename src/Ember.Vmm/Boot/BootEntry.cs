@@ -9,4 +9,11 @@ namespace Ember.Vmm.Boot;
 /// <param name="EntryPoint">Guest physical (identity-mapped) address to start at (RIP).</param>
 /// <param name="Registers">General-purpose registers at entry.</param>
 /// <param name="Cpu">Control registers, EFER, GDT/IDT and segment registers.</param>
-public sealed record BootEntry(BootCpuMode Mode, ulong EntryPoint, BootRegisters Registers, BootCpuState Cpu);
+public sealed record BootEntry(BootCpuMode Mode, ulong EntryPoint, BootRegisters Registers, BootCpuState Cpu)
+{
+    /// <summary>
+    /// Where the kernel itself starts. Usually <see cref="EntryPoint"/>; for multiboot the vCPU first runs
+    /// the firmware setup code (<see cref="MultibootFirmware"/>), which jumps here.
+    /// </summary>
+    public ulong KernelEntry { get; init; } = EntryPoint;
+}

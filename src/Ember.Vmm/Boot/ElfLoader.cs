@@ -11,7 +11,7 @@ namespace Ember.Vmm.Boot;
 internal static class ElfLoader
 {
     /// <returns>One past the highest byte any segment occupies.</returns>
-    public static ulong LoadSegments(IGuestMemory memory, ElfImage image, ulong lowest, ulong ceiling)
+    public static ulong LoadSegments(IGuestMemory memory, ElfImage image, ulong lowest, ulong ceiling, Func<ulong, ulong, string?>? collision = null)
     {
         ulong highestEnd = 0;
         int loaded = 0;
@@ -26,11 +26,19 @@ internal static class ElfLoader
             // ElfImage.Parse has checked that address + size does not overflow.
             ulong start = header.PhysicalAddress;
             ulong end = start + header.MemorySize;
+            if (start >= lowest && start < ceiling && end > ceiling)
+            {
+                // The image starts where it should but runs past the end of guest RAM: too little memory.
+                throw new BootImageException(
+                    $"the kernel needs {(end + (1UL << 20) - 1) >> 20} MiB of guest memory to load (it ends at 0x{end:x}), more than the guest has; raise --memory");
+            }
             if (start < lowest || end > ceiling)
             {
                 throw new BootImageException(
                     $"ELF segment {i} at 0x{start:x}-0x{end:x} is outside the loadable window 0x{lowest:x}-0x{ceiling:x}");
             }
+            if (collision?.Invoke(start, end) is { } what)
+                throw new BootImageException($"ELF segment {i} at 0x{start:x}-0x{end:x} overlaps {what}, which Ember places there; link the kernel elsewhere");
             GuestRam.Require(memory, start, header.MemorySize, $"ELF segment {i}");
 
             var bytes = image.File.Span.Slice((int)header.Offset, (int)header.FileSize);

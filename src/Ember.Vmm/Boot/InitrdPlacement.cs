@@ -17,7 +17,7 @@ internal static class InitrdPlacement
         if (size > ceiling || ((ceiling - size) & ~(Layout.PageSize - 1)) < lowestStart)
         {
             throw new BootImageException(
-                $"initrd of {size} bytes does not fit between the kernel end 0x{lowestStart:x} and 0x{ceiling:x}");
+                $"initrd of {size} bytes does not fit between the kernel end 0x{lowestStart:x} and 0x{ceiling:x}; raise --memory");
         }
         return (ceiling - size) & ~(Layout.PageSize - 1);
     }

@@ -74,7 +74,9 @@ public sealed class MultibootLoader : IBootLoader
         GuestRam.Write(memory, Layout.MultibootInfo, info.Encode(), "multiboot info");
 
         var registers = new BootRegisters(Rax: MultibootInfo.BootloaderMagic, Rbx: Layout.MultibootInfo, Rsi: 0, Rsp: Layout.BootStackPointer, Rflags: BootRegisters.InitialRflags);
-        return new BootEntry(BootCpuMode.Protected32, entry, registers, ProtectedModeSetup.Write(memory));
+        // The vCPU starts in the firmware's setup code (PIC, PIT), which then jumps to the kernel's entry.
+        ulong firmware = MultibootFirmware.Write(memory, entry);
+        return new BootEntry(BootCpuMode.Protected32, firmware, registers, ProtectedModeSetup.Write(memory)) { KernelEntry = entry };
     }
 
     private static (ulong KernelEnd, ulong Entry) LoadElf(IGuestMemory memory, ReadOnlyMemory<byte> kernel, ulong lowRamEnd)
@@ -88,7 +90,8 @@ public sealed class MultibootLoader : IBootLoader
         {
             throw new BootImageException("multiboot kernels must be ELF32; this one is ELF64");
         }
-        ulong kernelEnd = ElfLoader.LoadSegments(memory, image, Layout.HighMemoryStart, lowRamEnd);
+        // Anywhere in low RAM that Ember does not use itself: test kernels link at 0x8000 as well as at 1 MiB.
+        ulong kernelEnd = ElfLoader.LoadSegments(memory, image, 0, lowRamEnd, DescribeCollision);
         if (!image.TryTranslateToPhysical(image.Entry, out ulong entry))
         {
             throw new BootImageException($"ELF entry point 0x{image.Entry:x} is not inside a loaded segment");
@@ -121,10 +124,14 @@ public sealed class MultibootLoader : IBootLoader
         {
             throw new BootImageException($"multiboot bss_end_addr 0x{bssEnd:x} is below load_end_addr 0x{loadEnd:x}");
         }
-        if (loadAddress < Layout.HighMemoryStart || bssEnd > lowRamEnd)
+        if (bssEnd > lowRamEnd)
         {
             throw new BootImageException(
-                $"multiboot image at 0x{loadAddress:x}-0x{bssEnd:x} is outside the loadable window 0x{Layout.HighMemoryStart:x}-0x{lowRamEnd:x}");
+                $"multiboot image at 0x{loadAddress:x}-0x{bssEnd:x} does not fit below 0x{lowRamEnd:x}; raise --memory");
+        }
+        if (DescribeCollision(loadAddress, bssEnd) is { } what)
+        {
+            throw new BootImageException($"multiboot image at 0x{loadAddress:x}-0x{bssEnd:x} overlaps {what}, which Ember places there; link the kernel elsewhere");
         }
         if (header.EntryAddress < loadAddress || header.EntryAddress >= loadEnd)
         {
@@ -135,6 +142,9 @@ public sealed class MultibootLoader : IBootLoader
         GuestRam.Zero(memory, loadEnd, bssEnd - loadEnd, "multiboot bss");
         return (bssEnd, header.EntryAddress);
     }
+
+    private static string? DescribeCollision(ulong start, ulong end) =>
+        MultibootFirmware.Collision(start, end) is { } range ? $"the {range.What} at 0x{range.Start:x}-0x{range.End:x}" : null;
 
     /// <summary>Bytes of conventional memory from 0, up to the EBDA (mem_lower's "maximally 640 KiB").</summary>
     private static ulong LowerMemoryEnd(IGuestMemory memory)

@@ -1,5 +1,6 @@
 using Ember.Kvm;
 using Ember.Vmm.Boot;
+using Ember.Sys;
 
 namespace Ember.Vmm.Cpu;
 

@@ -1,4 +1,5 @@
 using Ember.Kvm;
+using Ember.Vmm.Cpu;
 
 namespace Ember.Vmm.Host;
 
@@ -16,6 +17,9 @@ public sealed record KvmHostReport(
     bool CpuHasSvm,
     IReadOnlyList<CapabilityStatus> Capabilities)
 {
+    /// <summary>Which CPUID features `--cpuid-mask` can hide here (<see cref="CpuidMaskProbe"/>); null when the probe could not run.</summary>
+    public CpuidMaskReport? CpuidMasking { get; init; }
+
     /// <summary>The capabilities Ember asks for, whether a missing one stops Ember, and why it wants each.</summary>
     public static readonly IReadOnlyList<(KvmCapability Capability, bool Required, string UsedFor)> UsedCapabilities =
     [
@@ -62,7 +66,16 @@ public sealed record KvmHostReport(
             var capabilities = UsedCapabilities
                 .Select(c => new CapabilityStatus(c.Capability, kvm.CheckExtension(c.Capability), c.Required, c.UsedFor))
                 .ToList();
-            return new KvmHostReport(devicePath, true, null, kvm.GetApiVersion(), flavour, vmx, svm, capabilities);
+            CpuidMaskReport? masking;
+            try
+            {
+                masking = CpuidMaskProbe.Run(kvm);
+            }
+            catch (KvmException)
+            {
+                masking = null;
+            }
+            return new KvmHostReport(devicePath, true, null, kvm.GetApiVersion(), flavour, vmx, svm, capabilities) { CpuidMasking = masking };
         }
     }
 
@@ -129,6 +142,7 @@ public sealed record KvmHostReport(
             lines.Add("  missing there (lock cmpxchg16b, xsave/xrstor, int3), so a stock Linux kernel boots only");
             lines.Add("  part-way (use --cpuid-mask cx16,xsave and 'noxsave'); small assembled guests run fine.");
         }
+        lines.Add("CPUID masking: " + (CpuidMasking?.Render() ?? "could not be probed"));
         lines.Add("Capabilities:");
         foreach (var c in Capabilities)
             lines.Add($"  {(c.Present ? "present" : "MISSING"),-8} {c.Capability,-22} {(c.Present && c.Value != 1 ? $"({c.Value}) " : "")}{c.UsedFor}{(c.Required ? "" : " [optional]")}");

@@ -49,4 +49,11 @@ public interface IInterruptController : IDisposable
     /// thread between exits. False when the vCPU's LVT LINT1 would not turn the edge into an NMI.
     /// </summary>
     bool DeliverLint1Nmi(VirtualCpu vcpu);
+
+    /// <summary>
+    /// <paramref name="count"/> message-signalled vectors for one device: irqfds on MSI routes where there
+    /// is an in-kernel LAPIC, the device's <paramref name="intxFallback"/> line where there is none.
+    /// The caller disposes the group with the device.
+    /// </summary>
+    IMsiVectorGroup CreateMsiVectors(int count, IInterruptLine intxFallback);
 }

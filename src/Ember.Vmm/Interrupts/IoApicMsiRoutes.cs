@@ -1,5 +1,6 @@
 using Ember.Devices.Interrupts;
 using Ember.Kvm;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 
@@ -8,20 +9,25 @@ namespace Ember.Vmm.Interrupts;
 /// GSI <i>i</i>, each GSI has an MSI route built from the pin's redirection entry
 /// (<see cref="RedirectionEntry.ToMsi"/>, which carries the trigger mode in data bit 15 so KVM sets the
 /// vector in the LAPIC's TMR and exits with KVM_EXIT_IOAPIC_EOI on its EOI), and an irqfd on each GSI
-/// fires the route. KVM_SET_GSI_ROUTING replaces the whole table, so the full table is kept here.
+/// fires the route. The routes go through the machine's <see cref="GsiRouteTable"/>, which merges them
+/// with every MSI vector's, so a redirection-entry write never wipes a device's routes.
 /// </summary>
 internal sealed class IoApicMsiRoutes : IIoApicDelivery, IDisposable
 {
     private readonly VirtualMachine _vm;
+    private readonly GsiRouteTable _table;
     private readonly Lock _routeLock = new();
-    private readonly GsiRoutingEntry[] _routes = new GsiRoutingEntry[IoApic.PinCount];
     private readonly EventFd[] _irqfds = new EventFd[IoApic.PinCount];
     private IoApic? _ioApic;
     private bool _disposed;
     private long _routeUpdates;
     private long _signals;
 
-    public IoApicMsiRoutes(VirtualMachine vm) => _vm = vm;
+    public IoApicMsiRoutes(VirtualMachine vm, GsiRouteTable table)
+    {
+        _vm = vm;
+        _table = table;
+    }
 
     /// <summary>KVM_SET_GSI_ROUTING calls made because the guest changed a redirection entry.</summary>
     public long RouteUpdates => Interlocked.Read(ref _routeUpdates);
@@ -38,9 +44,10 @@ internal sealed class IoApicMsiRoutes : IIoApicDelivery, IDisposable
         lock (_routeLock)
         {
             _ioApic = ioApic;
+            var routes = new GsiRoutingEntry[IoApic.PinCount];
             for (int pin = 0; pin < IoApic.PinCount; pin++)
-                _routes[pin] = Route(pin, ioApic.GetEntry(pin));
-            _vm.SetGsiRouting(_routes);
+                routes[pin] = Route(pin, ioApic.GetEntry(pin));
+            _table.SetRoutes(routes);
             for (int pin = 0; pin < IoApic.PinCount; pin++)
             {
                 _irqfds[pin] = new EventFd();
@@ -57,8 +64,7 @@ internal sealed class IoApicMsiRoutes : IIoApicDelivery, IDisposable
                 return;
             // Two vCPUs may rewrite the same pin at once and their notifications can arrive in either order:
             // build the route from the entry as it is now, so the last table written is always the newest.
-            _routes[pin] = Route(pin, _ioApic.GetEntry(pin));
-            _vm.SetGsiRouting(_routes);
+            _table.SetRoutes([Route(pin, _ioApic.GetEntry(pin))]);
             Interlocked.Increment(ref _routeUpdates);
         }
     }

@@ -14,6 +14,10 @@ namespace Ember.Vmm.Interrupts;
 public sealed class KernelInterruptController(VirtualMachine vm) : IInterruptController
 {
     private const uint IoapicPins = 24;
+
+    /// <summary>KVM's GSI routing table: the default irqchip routes of GSIs 0–23, then every MSI vector.</summary>
+    internal GsiRouteTable Routes { get; } = new(vm.SetGsiRouting, IoapicPins);
+
     private readonly IInterruptLine[] _lines = Enumerable.Range(0, (int)IoapicPins).Select(i => (IInterruptLine)new KvmGsiLine(vm, (uint)i)).ToArray();
 
     public IrqchipMode Mode => IrqchipMode.Kernel;
@@ -24,7 +28,8 @@ public sealed class KernelInterruptController(VirtualMachine vm) : IInterruptCon
     {
         vm.CreateIrqchip();
         vm.CreatePit2(speakerDummy: true);
-        vm.SetGsiRouting(DefaultRoutes());
+        // KVM_SET_GSI_ROUTING replaces KVM's default table, so the table starts from the same pin routes.
+        Routes.SetRoutes(DefaultRoutes());
     }
 
     internal static GsiRoutingEntry[] DefaultRoutes()
@@ -40,6 +45,8 @@ public sealed class KernelInterruptController(VirtualMachine vm) : IInterruptCon
         }
         return [.. routes];
     }
+
+    public IMsiVectorGroup CreateMsiVectors(int count, IInterruptLine intxFallback) => new IrqfdMsiVectorGroup(vm, Routes, count);
 
     public void ConfigureVcpu(VirtualCpu vcpu) => VcpuInitializer.ConfigureLapicLintPins(vcpu);
 

@@ -1,6 +1,7 @@
 using Ember.Devices.Bus;
 using Ember.Devices.Interrupts;
 using Ember.Devices.Timers;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 
@@ -13,10 +14,10 @@ internal sealed class LegacyChipset : IDisposable
     /// <summary>Each 8259A decodes two ports (A0 = 0 command, A0 = 1 data).</summary>
     private const ulong PicPortCount = 2;
 
-    public LegacyChipset(DualPic pic, IInterruptLine irq0)
+    public LegacyChipset(DualPic pic, IInterruptLine irq0, EventLoop timers)
     {
         Pic = pic;
-        TimedPit = new TimedPit(new Pit8254(irq0));
+        TimedPit = new TimedPit(new Pit8254(irq0), timers);
         SpeakerGate = new PcSpeakerGate(TimedPit.Pit);
     }
 

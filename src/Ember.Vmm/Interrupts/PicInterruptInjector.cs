@@ -1,5 +1,6 @@
 using Ember.Devices.Interrupts;
 using Ember.Kvm;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 
@@ -29,7 +30,7 @@ internal sealed class PicInterruptInjector : IDisposable
     private readonly DualPic _pic;
     private readonly Action _wakeHalted;
     private readonly Func<bool> _stopRequested;
-    private readonly HostTimer _kickTimer;
+    private readonly LoopTimer _kickTimer;
     private VirtualCpu? _target;
     private int _retainedVector = NoVector;
     private long _injected;
@@ -38,12 +39,12 @@ internal sealed class PicInterruptInjector : IDisposable
     private long _rejected;
     private long _retryKicks;
 
-    public PicInterruptInjector(DualPic pic, Action wakeHalted, Func<bool> stopRequested)
+    public PicInterruptInjector(DualPic pic, Action wakeHalted, Func<bool> stopRequested, EventLoop timers)
     {
         _pic = pic;
         _wakeHalted = wakeHalted;
         _stopRequested = stopRequested;
-        _kickTimer = new HostTimer(RetryKick, "ember-pic-kick");
+        _kickTimer = new LoopTimer(timers, RetryKick);
         _pic.OutputChanged += OnOutputChanged;
     }
 

@@ -4,6 +4,7 @@ using Ember.Devices.Timers;
 using Ember.Kvm;
 using Ember.Vmm.Cpu;
 using Ember.Vmm.Machine;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 
@@ -46,23 +47,27 @@ public sealed class SplitInterruptController : IInterruptController
     private readonly IoApicMsiRoutes _routes;
     private readonly LegacyChipset _chips;
     private readonly PicInterruptInjector _injector;
-    private readonly HostTimer _stormTimer;
+    private readonly LoopTimer _stormTimer;
     private readonly IInterruptLine[] _lines = new IInterruptLine[IoApic.PinCount];
     private long _ioapicEoiExits;
     private readonly Lock _resampleLock = new();
     private EventFd[][] _resampleFds = new EventFd[IoApic.PinCount][];
 
-    public SplitInterruptController(VirtualMachine vm, MicroVm machine)
+    /// <summary>KVM's GSI routing table: the IOAPIC's 24 pins, then every MSI vector.</summary>
+    internal GsiRouteTable Routes { get; }
+
+    public SplitInterruptController(VirtualMachine vm, MicroVm machine, EventLoop timers)
     {
         _vm = vm;
-        _routes = new IoApicMsiRoutes(vm);
+        Routes = new GsiRouteTable(vm.SetGsiRouting, ReservedIoapicRoutes);
+        _routes = new IoApicMsiRoutes(vm, Routes);
         IoApic = new IoApic(_routes, IoApicVersion.WithEoiRegister, StormThreshold);
         var pic = new DualPic();
         for (int irq = 0; irq < IoApic.PinCount; irq++)
             _lines[irq] = IsaWire(pic, irq);
-        _chips = new LegacyChipset(pic, _lines[Layout.PitIrq]);
-        _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested);
-        _stormTimer = new HostTimer(IoApic.RetryDeferred, "ember-ioapic-storm");
+        _chips = new LegacyChipset(pic, _lines[Layout.PitIrq], timers);
+        _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested, timers);
+        _stormTimer = new LoopTimer(timers, IoApic.RetryDeferred);
         IoApic.DeliveryDeferred += _ => _stormTimer.ArmIfIdle(StormRetryDelay);
         for (int pin = 0; pin < _resampleFds.Length; pin++)
             _resampleFds[pin] = [];
@@ -177,6 +182,8 @@ public sealed class SplitInterruptController : IInterruptController
         < DualPic.IrqCount => new FanOutInterruptLine(pic.GetLine(irq), IoApic.GetPin(irq)),
         _ => IoApic.GetPin(irq),
     };
+
+    public IMsiVectorGroup CreateMsiVectors(int count, IInterruptLine intxFallback) => new IrqfdMsiVectorGroup(_vm, Routes, count);
 
     public void Dispose()
     {

@@ -1,11 +1,12 @@
 using Ember.Devices.Bus;
 using Ember.Devices.Timers;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 
 /// <summary>
 /// The user-space <see cref="Pit8254"/> as the guest sees it on ports 0x40–0x43, plus the host timer
-/// that makes counter 0 tick: the timer is armed for <see cref="Pit8254.NextEventDelay"/>, calls
+/// (on the machine's timer loop) that makes counter 0 tick: the timer is armed for <see cref="Pit8254.NextEventDelay"/>, calls
 /// <see cref="Pit8254.OnTimer"/> when it fires, and is re-armed after every guest write (a new control
 /// word or count moves the next edge). The PIT derives its counts from a clock, so a late timer
 /// costs no drift, only a coalesced edge.
@@ -13,14 +14,14 @@ namespace Ember.Vmm.Interrupts;
 internal sealed class TimedPit : IBusDevice, IDisposable
 {
     private readonly Lock _armLock = new();
-    private readonly HostTimer _timer;
+    private readonly LoopTimer _timer;
     private bool _started;
     private long _timerExpiries;
 
-    public TimedPit(Pit8254 pit)
+    public TimedPit(Pit8254 pit, EventLoop timers)
     {
         Pit = pit;
-        _timer = new HostTimer(OnTimer, "ember-pit");
+        _timer = new LoopTimer(timers, OnTimer);
     }
 
     public Pit8254 Pit { get; }

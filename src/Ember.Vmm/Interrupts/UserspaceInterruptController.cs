@@ -3,6 +3,7 @@ using Ember.Devices.Interrupts;
 using Ember.Devices.Timers;
 using Ember.Kvm;
 using Ember.Vmm.Machine;
+using Ember.Sys;
 
 namespace Ember.Vmm.Interrupts;
 
@@ -23,13 +24,16 @@ public sealed class UserspaceInterruptController : IInterruptController
     private readonly PicInterruptInjector _injector;
     private readonly IInterruptLine[] _lines = new IInterruptLine[IoApic.PinCount];
 
-    public UserspaceInterruptController(MicroVm machine)
+    private readonly EventLoop _timers;
+
+    public UserspaceInterruptController(MicroVm machine, EventLoop timers)
     {
+        _timers = timers;
         var pic = new DualPic();
         for (int irq = 0; irq < _lines.Length; irq++)
             _lines[irq] = irq < DualPic.IrqCount ? pic.GetLine(irq) : UnconnectedInterruptLine.Instance;
-        _chips = new LegacyChipset(pic, _lines[Layout.PitIrq]);
-        _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested);
+        _chips = new LegacyChipset(pic, _lines[Layout.PitIrq], timers);
+        _injector = new PicInterruptInjector(pic, machine.WakeHalted, () => machine.StopRequested, timers);
     }
 
     public IrqchipMode Mode => IrqchipMode.Userspace;
@@ -80,6 +84,8 @@ public sealed class UserspaceInterruptController : IInterruptController
         vcpu.Nmi();
         return true;
     }
+
+    public IMsiVectorGroup CreateMsiVectors(int count, IInterruptLine intxFallback) => new IntxMsiVectorGroup(intxFallback, _timers, count);
 
     public void Dispose()
     {

@@ -1,3 +1,5 @@
+using Ember.Sys;
+
 namespace Ember.Vmm.Machine;
 
 /// <summary>
@@ -26,6 +28,12 @@ public sealed record MachineConfig
     /// <summary>QEMU-style isa-debug-exit at port 0xF4.</summary>
     public bool DebugExit { get; init; }
     /// <summary>
+    /// QEMU pc-testdev compatible test devices, as QEMU's <c>-device pc-testdev</c>: the scratch register at
+    /// port 0xE0, the flush-page port 0xE4 (absorbed in KVM by an ioeventfd), the ISA IRQ line block at
+    /// port 0x2000 and the MMIO buffer at 0xFF000000. Only for test guests; a production guest has none.
+    /// </summary>
+    public bool TestDevices { get; init; }
+    /// <summary>
     /// Boot a bzImage through the PVH entry of the vmlinux it carries, decompressed by Ember (gzip,
     /// LZ4, zstd), so the guest skips its own decompressor. Falls back to the normal bzImage entry
     /// when the payload cannot be decompressed or has no PVH note.
@@ -40,10 +48,11 @@ public sealed record MachineConfig
     {
         if (string.IsNullOrWhiteSpace(KernelPath))
             return "no kernel image given";
-        if (!File.Exists(KernelPath))
-            return $"kernel image not found: {KernelPath}";
-        if (InitrdPath is not null && !File.Exists(InitrdPath))
-            return $"initrd not found: {InitrdPath}";
+        if (CheckInputFile("kernel image", KernelPath, out long kernelSize) is { } kernelProblem)
+            return kernelProblem;
+        long initrdSize = 0;
+        if (InitrdPath is not null && CheckInputFile("initrd", InitrdPath, out initrdSize) is { } initrdProblem)
+            return initrdProblem;
         if (VcpuCount < 1 || VcpuCount > MaximumVcpus)
             return $"vCPU count must be between 1 and {MaximumVcpus}, not {VcpuCount}";
         if (Irqchip == IrqchipMode.Userspace && VcpuCount != 1)
@@ -52,8 +61,36 @@ public sealed record MachineConfig
             return $"memory size must be between {MinimumMemory >> 20} MiB and {MaximumMemory >> 30} GiB";
         if (MemorySize % 0x1000 != 0)
             return "memory size must be a multiple of 4 KiB";
+        // Both files are read whole into host memory and then into guest RAM: neither may be bigger than that RAM.
+        if ((ulong)kernelSize + (ulong)initrdSize > MemorySize)
+            return $"the kernel ({Mib(kernelSize)}){(InitrdPath is null ? "" : $" and initrd ({Mib(initrdSize)})")} do not fit in {MemorySize >> 20} MiB of guest memory; raise --memory";
+        if (CpuidMask.FirstOrDefault(name => !Cpu.CpuidFeature.TryFind(name, out _)) is { } unknown)
+            return $"unknown CPUID feature '{unknown}' in --cpuid-mask";
         if (Console == ConsoleKind.File && string.IsNullOrWhiteSpace(ConsoleFile))
             return "console file path missing";
         return null;
+    }
+
+    private static string Mib(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : $"{bytes} bytes";
+
+    /// <summary>
+    /// A file Ember reads whole must be a regular, non-empty file: checked with stat before it is opened,
+    /// since a FIFO would block the open and a device such as /dev/zero would never end.
+    /// </summary>
+    private static string? CheckInputFile(string what, string path, out long size)
+    {
+        (var kind, size) = HostFile.Inspect(path);
+        return kind switch
+        {
+            HostFileKind.Regular when size == 0 => $"{what} {path} is empty",
+            HostFileKind.Regular => null,
+            HostFileKind.Missing => $"{what} not found: {path}",
+            HostFileKind.Directory => $"{what} {path} is a directory; give the image file inside it",
+            HostFileKind.NoPermission => $"{what} {path} cannot be read: permission denied",
+            HostFileKind.Fifo => $"{what} {path} is a FIFO; Ember reads only regular files",
+            HostFileKind.Device => $"{what} {path} is a device; Ember reads only regular files",
+            HostFileKind.Socket => $"{what} {path} is a socket; Ember reads only regular files",
+            _ => $"{what} {path} cannot be read (not a regular file or not reachable)",
+        };
     }
 }

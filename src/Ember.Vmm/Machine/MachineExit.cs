@@ -13,6 +13,9 @@ public sealed record MachineExit(MachineStopReason Reason, string Message, byte 
     public const int ExitReset = 4;
     public const int ExitInternalError = 6;
 
+    /// <summary>For an emulation failure: the instruction bytes at RIP, when they could be read.</summary>
+    public byte[]? InstructionBytes { get; init; }
+
     public int ExitCode => Reason switch
     {
         MachineStopReason.PowerOff or MachineStopReason.HostRequest => ExitPowerOff,

@@ -9,6 +9,7 @@ using Ember.Vmm.Cpu;
 using Ember.Vmm.Interrupts;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Ember.Sys;
 
 namespace Ember.Vmm.Machine;
 
@@ -33,6 +34,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     private readonly VirtualMachine _vm;
     private readonly MmapGuestMemory _memory;
     private readonly IInterruptController _interrupts;
+    private readonly EventLoop _timers = new();
     private readonly PlatformDevices _devices;
     private readonly List<VirtualCpu> _vcpus = [];
     private readonly List<VcpuRunner> _runners = [];
@@ -58,7 +60,9 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
                 _vm.SetUserMemoryRegion(slot++, region.Start.Value, region.Size, region.HostAddress);
             SetIntelOnlyAddresses();
 
-            _interrupts = InterruptControllerFactory.Create(config.Irqchip, _vm, this);
+            // One thread serves every host timer of the machine (PIT, PIC kicks, IOAPIC storm retries) through timerfds.
+            _timers.Start(ThreadRole.Timers);
+            _interrupts = InterruptControllerFactory.Create(config.Irqchip, _vm, this, _timers);
             _interrupts.CreateBeforeVcpus();
 
             Pio = new DeviceBus();
@@ -66,7 +70,8 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             _interrupts.RegisterDevices(Pio, Mmio);
             _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
             WireDeviceEvents();
-            RegisterInKernelSinks();
+            if (config.TestDevices)
+                RegisterInKernelSinks();
 
             CreateVcpus();
             Boot();
@@ -160,8 +165,8 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     }
 
     /// <summary>
-    /// Ports whose writes mean nothing to Ember are absorbed by KVM through an ioeventfd, so the guest
-    /// never exits for them: pc-testdev's 0xE4 "flush page" port (4-byte writes; other widths still
+    /// Test-device ports whose writes mean nothing to Ember are absorbed by KVM through an ioeventfd, so the
+    /// guest never exits for them: pc-testdev's 0xE4 "flush page" port (4-byte writes; other widths still
     /// reach the device on the bus). Nobody reads these eventfds; their counters just accumulate.
     /// </summary>
     private void RegisterInKernelSinks()
@@ -223,13 +228,9 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             throw new InvalidOperationException("a MicroVm runs once");
         _started = true;
         _interrupts.Start();
-        var threads = _runners.Select(runner => new Thread(runner.Run, maxStackSize: 256 * 1024)
-        {
-            IsBackground = true,
-            Name = $"ember-vcpu{runner.Vcpu.Id}",
-        }).ToList();
-        foreach (var thread in threads)
-            thread.Start();
+        var threads = _runners
+            .Select(runner => VmmThreads.Start(ThreadRole.Vcpu, runner.Vcpu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), runner.Run, maxStackSize: 256 * 1024))
+            .ToList();
         _stopped.Wait();
         KickAll();
         foreach (var thread in threads)
@@ -321,7 +322,8 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     {
         if (_started && !StopRequested)
             RequestStop("disposed");
-        // The interrupt controller first: its timers kick vCPUs and must stop before their run pages go.
+        // The timer loop first, then the interrupt controller: timers kick vCPUs and must stop before their run pages go.
+        _timers.Dispose();
         _interrupts?.Dispose();
         foreach (var vcpu in _vcpus)
             vcpu.Dispose();

@@ -41,12 +41,15 @@ internal sealed class PlatformDevices
             pio.Register(Layout.DebugExitPort, DebugExitDevice.MaxAccessWidth, DebugExit);
         }
 
-        // QEMU pc-testdev compatible test devices, so guests written for QEMU's harness run here.
-        pio.Register(Layout.TestDevicePort, PcTestScratchRegister.Length, new PcTestScratchRegister());
-        pio.Register(Layout.TestDeviceFlushPagePort, 4, new IgnoredPort());
-        pio.Register(Layout.TestDeviceIrqPort, IsaIrqLineDevice.Length,
-            new IsaIrqLineDevice(Enumerable.Range(0, IsaIrqLineDevice.LineCount).Select(interrupts.IsaLine).ToArray()));
-        mmio.Register(Layout.TestDeviceMmio, Layout.TestDeviceMmioSize, new TestMmioBuffer());
+        // QEMU pc-testdev compatible test devices, so guests written for QEMU's harness run here; only on request.
+        if (config.TestDevices)
+        {
+            pio.Register(Layout.TestDevicePort, PcTestScratchRegister.Length, new PcTestScratchRegister());
+            pio.Register(Layout.TestDeviceFlushPagePort, 4, new IgnoredPort());
+            pio.Register(Layout.TestDeviceIrqPort, IsaIrqLineDevice.Length,
+                new IsaIrqLineDevice(Enumerable.Range(0, IsaIrqLineDevice.LineCount).Select(interrupts.IsaLine).ToArray()));
+            mmio.Register(Layout.TestDeviceMmio, Layout.TestDeviceMmioSize, new TestMmioBuffer());
+        }
 
         pio.Register(Layout.FwCfgPort, FwCfgDevice.Length,
             new FwCfgDevice(config.MemorySize, (ushort)config.VcpuCount, (ushort)config.VcpuCount));

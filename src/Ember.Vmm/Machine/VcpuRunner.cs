@@ -227,12 +227,16 @@ internal sealed class VcpuRunner(
         var sregs = vcpu.GetSpecialRegisters();
         ulong linear = sregs.Cs.Base + regs.Rip;
         Span<byte> bytes = stackalloc byte[InstructionBytesShown];
-        string code = VcpuLogicalMemory.TryRead(vcpu, memory, linear, bytes)
-            ? Convert.ToHexString(bytes).ToLowerInvariant()
-            : "unreadable";
+        bool readable = VcpuLogicalMemory.TryRead(vcpu, memory, linear, bytes);
+        string code = readable ? Convert.ToHexString(bytes).ToLowerInvariant() : "unreadable";
         if (exit.InternalErrorKind == InternalErrorKind.Emulation)
             return new MachineExit(MachineStopReason.EmulationFailure,
-                $"KVM could not emulate the guest instruction at RIP 0x{regs.Rip:x} (CS base 0x{sregs.Cs.Base:x}), bytes {code}");
+                readable
+                    ? $"KVM could not emulate the guest instruction at RIP 0x{regs.Rip:x} (CS base 0x{sregs.Cs.Base:x}), bytes {code}"
+                    : $"KVM could not emulate the guest instruction at RIP 0x{regs.Rip:x} (CS base 0x{sregs.Cs.Base:x}): the code there cannot be read, RIP does not lead into guest RAM (a jump into unmapped memory?)")
+            {
+                InstructionBytes = readable ? bytes.ToArray() : null,
+            };
         return new MachineExit(MachineStopReason.InternalError,
             $"KVM internal error {exit.InternalErrorKind} at RIP 0x{regs.Rip:x}, bytes {code}");
     }

@@ -74,7 +74,7 @@ public class MultibootLoaderTests
         Assert.Equal(MultibootImages.TextWithHeader(), memory.ReadBytes(MultibootImages.KernelAddress, 0x400));
         Assert.All(memory.ReadBytes(MultibootImages.KernelAddress + 0x400, 0x3000), b => Assert.Equal(0, b));
         Assert.Equal(BootCpuMode.Protected32, entry.Mode);
-        Assert.Equal(MultibootImages.KernelAddress + 0x10UL, entry.EntryPoint);
+        Assert.Equal(MultibootImages.KernelAddress + 0x10UL, entry.KernelEntry);
         Assert.Equal(0x2BADB002UL, entry.Registers.Rax);
         Assert.Equal(Layout.MultibootInfo, entry.Registers.Rbx);
         Assert.Equal(0UL, entry.Cpu.Cr0 & 0x8000_0000UL);
@@ -159,7 +159,7 @@ public class MultibootLoaderTests
 
         Assert.Equal(kernel, memory.ReadBytes(MultibootImages.KernelAddress, kernel.Length));
         Assert.All(memory.ReadBytes(loadEnd, (int)(bssEnd - loadEnd)), b => Assert.Equal(0, b));
-        Assert.Equal(entryAddress, entry.EntryPoint);
+        Assert.Equal(entryAddress, entry.KernelEntry);
         Assert.Equal(0x2BADB002UL, entry.Registers.Rax);
     }
 
@@ -236,5 +236,54 @@ public class MultibootLoaderTests
         {
             Assert.Equal((uint)(i + 1), BinaryPrimitives.ReadUInt32LittleEndian(info.AsSpan(offsets[i])));
         }
+    }
+
+    [Fact]
+    public void AKernelLinkedAt0x8000LoadsThereAsUnderQemu()
+    {
+        var builder = new ElfBuilder(ElfClass.Elf32) { Entry = 0x8010 }.Load(0x8000, MultibootImages.TextWithHeader());
+        var (memory, entry) = Boot(builder.Build());
+        Assert.Equal(0x8010UL, entry.KernelEntry);
+        Assert.Equal(MultibootImages.TextWithHeader().AsSpan(0, 16).ToArray(), memory.GetSpan(new(0x8000), 16).ToArray());
+    }
+
+    [Theory]
+    [InlineData(0x6000u, "multiboot information at 0x6000-0x7000")]
+    [InlineData(0x0u, "real-mode IVT and BIOS data area at 0x0-0x500")]
+    [InlineData(0xF_0000u, "EBDA, ACPI tables and firmware at 0x9fc00-0x100000")]
+    [InlineData(0x2_0000u, "kernel command line at 0x20000-0x30000")]
+    public void AKernelOverEmbersOwnLowMemoryIsRefusedNamingBothRanges(uint address, string ember)
+    {
+        var builder = new ElfBuilder(ElfClass.Elf32) { Entry = address + 0x10 }.Load(address, MultibootImages.TextWithHeader());
+        var error = Assert.Throws<BootImageException>(() => Boot(builder.Build()));
+        Assert.Contains($"at 0x{address:x}-", error.Message);
+        Assert.Contains(ember, error.Message);
+    }
+
+    [Fact]
+    public void TheFirmwareLeavesAnIvtOfIretStubsAndStartsTheVcpuInItsSetupCode()
+    {
+        var (memory, entry) = Boot(MultibootImages.Elf32Kernel().Build());
+        Assert.Equal(MultibootFirmware.SetupCode, entry.EntryPoint);
+        foreach (int vector in new[] { 0, 8, 0x1C, 255 })
+        {
+            ushort offset = memory.ReadObject<ushort>(new((ulong)vector * 4));
+            ushort segment = memory.ReadObject<ushort>(new((ulong)vector * 4 + 2));
+            Assert.Equal(MultibootFirmware.IretStub, ((ulong)segment << 4) + offset);
+        }
+        Assert.Equal(0xCF, memory.GetSpan(new(MultibootFirmware.IretStub), 1)[0]);
+    }
+
+    [Fact]
+    public void TheSetupCodeProgramsBothPicsAndThePitThenJumpsToTheKernelWithTheMagic()
+    {
+        var decoder = Iced.Intel.Decoder.Create(32, new Iced.Intel.ByteArrayCodeReader(MultibootFirmware.SetupInstructions(0x12_3456)));
+        var instructions = new List<Iced.Intel.Instruction>();
+        while (instructions.Count == 0 || instructions[^1].Mnemonic != Iced.Intel.Mnemonic.Jmp)
+            instructions.Add(decoder.Decode());
+        var ports = instructions.Where(i => i.Mnemonic == Iced.Intel.Mnemonic.Out).Select(i => i.Immediate8).ToList();
+        Assert.Equal([0x20, 0xA0, 0x21, 0xA1, 0x21, 0xA1, 0x21, 0xA1, 0x21, 0xA1, 0x43, 0x40, 0x40], ports);
+        Assert.Contains(instructions, i => i.Code == Iced.Intel.Code.Mov_r32_imm32 && i.Op0Register == Iced.Intel.Register.EAX && i.Immediate32 == MultibootInfo.BootloaderMagic);
+        Assert.Contains(instructions, i => i.Code == Iced.Intel.Code.Mov_r32_imm32 && i.Op0Register == Iced.Intel.Register.ECX && i.Immediate32 == 0x12_3456);
     }
 }

@@ -3,6 +3,7 @@ using Ember.Vmm.Interrupts;
 using Ember.Vmm.Machine;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
+using Ember.Sys;
 
 namespace Ember.Vmm.Tests.Interrupts;
 

@@ -30,6 +30,7 @@ internal static class IrqchipGuestMachine
                 MemorySize = 32UL << 20,
                 Irqchip = mode,
                 DebugExit = true,
+                TestDevices = true,
                 Console = ConsoleKind.None,
             };
             using var vm = MicroVm.Create(config, new CapturedConsole());

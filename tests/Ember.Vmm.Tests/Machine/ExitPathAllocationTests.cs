@@ -29,7 +29,7 @@ public sealed class ExitPathAllocationTests
         });
         try
         {
-            var config = new MachineConfig { KernelPath = kernel, MemorySize = 32UL << 20, DebugExit = true, Console = ConsoleKind.None };
+            var config = new MachineConfig { KernelPath = kernel, MemorySize = 32UL << 20, DebugExit = true, TestDevices = true, Console = ConsoleKind.None };
             using var vm = MicroVm.Create(config, new CapturedConsole());
             var exit = vm.Run();
             Assert.Equal(MachineStopReason.DebugExit, exit.Reason);

@@ -10,7 +10,7 @@ namespace Ember.Vmm.Tests.Machine;
 [Trait("Requires", "kvm")]
 public sealed class MultibootGuestTests
 {
-    private static MachineExit Boot(Action<Assembler> guest, out string console, int cpus = 1, bool bootTimer = false, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null, string? initrd = null, string commandLine = "")
+    private static MachineExit Boot(Action<Assembler> guest, out string console, int cpus = 1, bool bootTimer = false, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null, string? initrd = null, string commandLine = "", bool testDevices = true)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         string kernel = MultibootImage.WriteTemporary(guest);
@@ -23,6 +23,7 @@ public sealed class MultibootGuestTests
                 MemorySize = 64UL << 20,
                 VcpuCount = cpus,
                 DebugExit = true,
+                TestDevices = testDevices,
                 BootTimer = bootTimer,
                 Console = ConsoleKind.None,
                 InitrdPath = initrd,
@@ -89,6 +90,34 @@ public sealed class MultibootGuestTests
         a.mov(edi, destination);
         a.mov(ecx, length);
         a.rep.insb();
+    }
+
+    [Fact]
+    public void WithoutTestDevicesTheirPortsAndMmioAreUnclaimed()
+    {
+        const uint results = 0x5000;
+        long unclaimed = 0;
+        var exit = Boot(a =>
+        {
+            a.mov(dx, (ushort)Layout.TestDevicePort);
+            a.mov(eax, 0xDEADBEEF);
+            a.@out(dx, eax);
+            a.@in(eax, dx);
+            a.mov(__dword_ptr[results], eax);
+            a.mov(ebx, (uint)Layout.TestDeviceMmio);
+            a.mov(__dword_ptr[ebx + 0x1230], 0xA5A5_5A5A);
+            a.mov(eax, __dword_ptr[ebx + 0x1230]);
+            a.mov(__dword_ptr[results + 4], eax);
+            GuestCode.Exit32(a, 0);
+        }, out _, testDevices: false, inspect: vm =>
+        {
+            unclaimed = vm.UnclaimedAccesses;
+            // Nothing answers: reads float high, as on a PC bus with nothing there.
+            Assert.Equal(0xFFFF_FFFFu, vm.Memory.ReadObject<uint>(new(results)));
+            Assert.Equal(0xFFFF_FFFFu, vm.Memory.ReadObject<uint>(new(results + 4)));
+        });
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal(4, unclaimed);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
-using Ember.Kvm.Interop;
+using Ember.Sys.Interop;
 
-namespace Ember.Kvm;
+namespace Ember.Sys;
 
 /// <summary>
 /// A Linux eventfd: a 64-bit counter that KVM signals (ioeventfd) or waits on (irqfd).
@@ -25,7 +25,7 @@ public sealed unsafe class EventFd : IDisposable
         {
             // Safe because the buffer is a local of exactly the 8 bytes eventfd expects.
             if (Libc.Write(Handle.Fd, &value, sizeof(ulong)) != sizeof(ulong))
-                throw KvmException.FromLastError("eventfd write");
+                throw SystemCallException.FromLastError("eventfd write");
         }
         finally
         {
@@ -45,7 +45,7 @@ public sealed unsafe class EventFd : IDisposable
             if (Libc.Read(Handle.Fd, &value, sizeof(ulong)) == sizeof(ulong))
                 return value;
             int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            return errno == (int)Errno.EAGAIN ? 0UL : throw new KvmException("eventfd read", errno);
+            return errno == (int)Errno.EAGAIN ? 0UL : throw new SystemCallException("eventfd read", errno);
         }
         finally
         {

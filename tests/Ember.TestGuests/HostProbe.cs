@@ -1,13 +1,13 @@
 using System.Diagnostics;
 
-namespace Ember.Kvm.Tests;
+namespace Ember.TestGuests;
 
 /// <summary>
 /// Compiles and runs one of the plain C programs in HostProbes/ against /dev/kvm. When a KVM test
 /// sees behaviour that differs from the KVM documentation, the same scenario written in C, with no
 /// Ember code at all, tells whether the host's KVM is the cause.
 /// </summary>
-internal static class HostProbe
+public static class HostProbe
 {
     public static string Run(string probeName, string arguments = "")
     {
@@ -16,9 +16,11 @@ internal static class HostProbe
         try
         {
             var (compileCode, compileOutput) = Execute("gcc", $"-O1 -o {exe} {source}");
-            Assert.True(compileCode == 0, $"gcc failed on {probeName}.c:\n{compileOutput}");
+            if (compileCode != 0)
+                throw new InvalidOperationException($"gcc failed on {probeName}.c:\n{compileOutput}");
             var (code, output) = Execute(exe, arguments);
-            Assert.True(code == 0, $"host probe {probeName} failed ({code}): {output}");
+            if (code != 0)
+                throw new InvalidOperationException($"host probe {probeName} failed ({code}): {output}");
             return output.Trim();
         }
         finally

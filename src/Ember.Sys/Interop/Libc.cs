@@ -1,9 +1,10 @@
 using System.Runtime.InteropServices;
 
-namespace Ember.Kvm.Interop;
+namespace Ember.Sys.Interop;
 
 /// <summary>
-/// The libc entry points Ember.Kvm needs, in one place so signatures are never copied around.
+/// Every libc entry point Ember uses (KVM, guest memory, eventfd/epoll/timerfd, signals), in one place so
+/// signatures are never copied around.
 /// Every import sets the last error so callers can turn errno into a typed exception.
 /// ioctl is variadic in C; on x86-64 SysV a non-variadic call with integer/pointer arguments
 /// is ABI-compatible for glibc's wrapper, which only forwards the third argument to the syscall.
@@ -53,6 +54,75 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "epoll_wait", SetLastError = true)]
     public static partial int EpollWait(int epfd, EpollEvent* events, int maxEvents, int timeoutMs);
+
+    /// <summary>mmap(2)'s error return, (void *) -1.</summary>
+    public static readonly nint MapFailed = -1;
+
+    /// <summary>The fd passed with MAP_ANONYMOUS; mmap(2) says portable code must use -1.</summary>
+    public const int NoFileDescriptor = -1;
+
+    [LibraryImport(LibraryName, EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(nint address, nuint length, int advice);
+
+    public const int CLOCK_MONOTONIC = 1;
+    public const int TFD_CLOEXEC = 0x80000;
+    public const int TFD_NONBLOCK = 0x800;
+
+    [LibraryImport(LibraryName, EntryPoint = "timerfd_create", SetLastError = true)]
+    public static partial int TimerFdCreate(int clockId, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "timerfd_settime", SetLastError = true)]
+    public static partial int TimerFdSetTime(int fd, int flags, ITimerSpec* newValue, ITimerSpec* oldValue);
+
+    /// <summary><c>struct itimerspec</c>: the period, then the first expiry (relative unless TFD_TIMER_ABSTIME).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ITimerSpec
+    {
+        public TimeSpec Interval;
+        public TimeSpec Value;
+    }
+
+    public const int F_GETFD = 1;
+    public const int O_RDONLY = 0;
+    public const int O_NONBLOCK = 0x800;
+    public const int TCSANOW = 0;
+
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command);
+
+    [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
+    public static partial int Dup2(int oldFd, int newFd);
+
+    [LibraryImport(LibraryName, EntryPoint = "isatty")]
+    public static partial int IsATty(int fd);
+
+    /// <summary>struct termios is 60 bytes on x86-64 glibc; it is only ever handled whole, as opaque bytes.</summary>
+    public const int TermiosSize = 60;
+
+    [LibraryImport(LibraryName, EntryPoint = "tcgetattr", SetLastError = true)]
+    public static partial int TcGetAttr(int fd, byte* termios);
+
+    [LibraryImport(LibraryName, EntryPoint = "tcsetattr", SetLastError = true)]
+    public static partial int TcSetAttr(int fd, int when, byte* termios);
+
+    [LibraryImport(LibraryName, EntryPoint = "cfmakeraw")]
+    public static partial void CfMakeRaw(byte* termios);
+
+    /// <summary>
+    /// glibc's x86-64 <c>struct stat</c> is 144 bytes; Ember reads st_mode (offset 24) and st_size (offset 48).
+    /// </summary>
+    public const int StatSize = 144;
+    public const int StatModeOffset = 24;
+    public const int StatSizeOffset = 48;
+
+    [LibraryImport(LibraryName, EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Stat(string path, byte* buffer);
 
     [LibraryImport(LibraryName, EntryPoint = "pthread_self")]
     public static partial nuint PthreadSelf();

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using Ember.Kvm.Interop;
+using Ember.Sys.Interop;
 
-namespace Ember.Kvm;
+namespace Ember.Sys;
 
 /// <summary>A Unix file descriptor owned by Ember, closed exactly once when released.</summary>
 public sealed class FileDescriptorHandle : SafeHandle
@@ -16,5 +16,5 @@ public sealed class FileDescriptorHandle : SafeHandle
     protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
 
     internal static FileDescriptorHandle FromResult(int fd, string operation) =>
-        fd >= 0 ? new FileDescriptorHandle(fd) : throw KvmException.FromLastError(operation);
+        fd >= 0 ? new FileDescriptorHandle(fd) : throw SystemCallException.FromLastError(operation);
 }

@@ -1,4 +1,4 @@
-namespace Ember.Kvm;
+namespace Ember.Sys;
 
 /// <summary>The Linux errno values KVM ioctls report (asm-generic/errno-base.h, errno.h).</summary>
 public enum Errno

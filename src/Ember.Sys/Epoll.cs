@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using Ember.Kvm.Interop;
+using Ember.Sys.Interop;
 
-namespace Ember.Kvm;
+namespace Ember.Sys;
 
 /// <summary>
 /// An epoll instance: the event loop primitive for device backends and ioeventfds. Callers
@@ -29,7 +29,7 @@ public sealed unsafe class Epoll : IDisposable
         {
             // Safe because ev is a local that outlives the call.
             if (Libc.EpollCtl(Handle.Fd, op, (int)fd.DangerousGetHandle(), &ev) != 0)
-                throw KvmException.FromLastError("epoll_ctl");
+                throw SystemCallException.FromLastError("epoll_ctl");
         }
         finally
         {
@@ -54,7 +54,7 @@ public sealed unsafe class Epoll : IDisposable
             if (n < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                return errno == (int)Errno.EINTR ? 0 : throw new KvmException("epoll_wait", errno);
+                return errno == (int)Errno.EINTR ? 0 : throw new SystemCallException("epoll_wait", errno);
             }
             for (int i = 0; i < n; i++)
                 ready[i] = new ReadyEvent(raw[i].Data, (EpollEvents)raw[i].Events);

@@ -1,4 +1,4 @@
-namespace Ember.Kvm;
+namespace Ember.Sys;
 
 /// <summary>EPOLL* event bits.</summary>
 [Flags]

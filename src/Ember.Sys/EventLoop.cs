@@ -1,0 +1,135 @@
+using System.Runtime.InteropServices;
+
+namespace Ember.Sys;
+
+/// <summary>
+/// An epoll-based event loop: device backends and timers subscribe an fd with a handler, and one thread
+/// (started with a <see cref="ThreadRole"/>) waits on all of them and calls each handler when its fd is
+/// ready. Subscribing and unsubscribing work from any thread. Once <see cref="Unsubscribe"/> returns,
+/// that handler is not running and never runs again, so its owner may close what it uses.
+/// <para>
+/// A handler that throws <see cref="ObjectDisposedException"/> or <see cref="SystemCallException"/> (an fd
+/// or the VM went away under it during teardown) is counted in <see cref="HandlerFailures"/> and the loop
+/// goes on; any other exception is a bug and ends the process, as it would on any thread.
+/// </para>
+/// </summary>
+public sealed class EventLoop : IDisposable
+{
+    private const ulong StopToken = 0;
+    private const int BatchSize = 32;
+
+    private readonly Epoll _epoll = new();
+    private readonly EventFd _stop = new();
+    private readonly Lock _dispatch = new();
+    private readonly Dictionary<ulong, EventSubscription> _subscriptions = [];
+    private ulong _nextToken = StopToken + 1;
+    private Thread? _thread;
+    private volatile bool _stopping;
+    private long _handlerFailures;
+
+    public EventLoop() => _epoll.Add(_stop.Handle, EpollEvents.In, StopToken);
+
+    /// <summary>Handler calls that failed because something was torn down under them.</summary>
+    public long HandlerFailures => Interlocked.Read(ref _handlerFailures);
+
+    /// <summary>True on the loop's own thread (handlers run there).</summary>
+    public bool IsLoopThread => ReferenceEquals(Thread.CurrentThread, _thread);
+
+    /// <summary>Calls <paramref name="handler"/> on the loop thread whenever <paramref name="fd"/> reports <paramref name="events"/> (level-triggered).</summary>
+    public EventSubscription Subscribe(SafeHandle fd, EpollEvents events, Action<EpollEvents> handler)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        ArgumentNullException.ThrowIfNull(handler);
+        EventSubscription subscription;
+        lock (_dispatch)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            subscription = new EventSubscription(this, fd, _nextToken++, handler);
+            _subscriptions.Add(subscription.Token, subscription);
+        }
+        try
+        {
+            _epoll.Add(fd, events, subscription.Token);
+        }
+        catch
+        {
+            lock (_dispatch)
+                _subscriptions.Remove(subscription.Token);
+            throw;
+        }
+        return subscription;
+    }
+
+    /// <summary>Stops calling the subscription's handler; when this returns the handler is not running.</summary>
+    public void Unsubscribe(EventSubscription subscription)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        lock (_dispatch)
+        {
+            if (!_subscriptions.Remove(subscription.Token))
+                return;
+            // The fd may already be closed by its owner; epoll forgets closed fds by itself.
+            if (!subscription.Fd.IsClosed)
+            {
+                try
+                {
+                    _epoll.Remove(subscription.Fd);
+                }
+                catch (SystemCallException e) when (e.Errno is Errno.ENOENT or Errno.EBADF)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>Starts the loop on its own thread.</summary>
+    public void Start(ThreadRole role, string? name = null)
+    {
+        if (_thread is not null)
+            throw new InvalidOperationException("the event loop is already running");
+        _thread = VmmThreads.Start(role, name, RunLoop);
+    }
+
+    private void RunLoop()
+    {
+        Span<ReadyEvent> ready = stackalloc ReadyEvent[BatchSize];
+        while (!_stopping)
+        {
+            int count = _epoll.Wait(ready, timeoutMs: -1);
+            lock (_dispatch)
+            {
+                for (int i = 0; i < count && !_stopping; i++)
+                {
+                    if (ready[i].Token == StopToken)
+                        continue;
+                    // Looked up under the lock: an event for a subscription removed since epoll_wait returned is dropped.
+                    if (!_subscriptions.TryGetValue(ready[i].Token, out var subscription))
+                        continue;
+                    try
+                    {
+                        subscription.Handler(ready[i].Events);
+                    }
+                    catch (Exception e) when (e is ObjectDisposedException or SystemCallException)
+                    {
+                        Interlocked.Increment(ref _handlerFailures);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops the loop and waits for its thread (unless called from a handler).</summary>
+    public void Dispose()
+    {
+        if (_stopping)
+            return;
+        _stopping = true;
+        _stop.Signal();
+        if (_thread is not null && !IsLoopThread)
+            _thread.Join();
+        lock (_dispatch)
+            _subscriptions.Clear();
+        _epoll.Dispose();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,176 @@
+using System.Text.RegularExpressions;
+
+namespace Ember.Cli.Tests;
+
+/// <summary>
+/// What a new user meets when they get the command line wrong: every mistake is one line in our own
+/// words on stderr, status 2, before anything touches KVM, so these run on any host.
+/// </summary>
+public sealed partial class CommandLineErrorTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("ember-cli-").FullName;
+    private readonly string _notAKernel;
+
+    public CommandLineErrorTests()
+    {
+        _notAKernel = Path.Combine(_dir, "not-a-kernel");
+        File.WriteAllText(_notAKernel, "this is not a kernel image\n");
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A .NET resource key (IO_FileNotFound_FileName) or a framework type name means a message that is not ours.</summary>
+    [GeneratedRegex(@"\b[A-Z][A-Za-z]+_[A-Za-z0-9_]+\b|System\.[A-Z]|   at ")]
+    private static partial Regex NotOurWords();
+
+    private static string OneErrorLine(EmberProcess.Result result)
+    {
+        Assert.True(result.ExitCode == 2, $"status {result.ExitCode}, stderr: {result.Stderr}");
+        var errors = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("ember: warning:", StringComparison.Ordinal)).ToList();
+        string line = Assert.Single(errors);
+        Assert.StartsWith("ember: error: ", line);
+        Assert.DoesNotMatch(NotOurWords(), result.Stderr);
+        Assert.Equal("", result.Stdout);
+        return line;
+    }
+
+    [Theory]
+    [InlineData(new[] { "run", "--memroy", "512M" }, "unknown option '--memroy'")]
+    [InlineData(new[] { "run", "-kernel", "x.elf", "-m", "64M" }, "unknown option '-kernel'")]
+    [InlineData(new[] { "run", "uname" }, "unexpected argument 'uname'")]
+    public void AnythingUnknownBeforeADoubleDashIsAnErrorThatNamesIt(string[] arguments, string expected) =>
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run(arguments)));
+
+    [Fact]
+    public void WithAKernelAnUnknownOptionIsNamedToo()
+    {
+        string line = OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--frobnicate"));
+        Assert.Contains("unknown option '--frobnicate'", line);
+    }
+
+    [Theory]
+    [InlineData(new[] { "run", "--cpus", "abc" }, "--cpus needs a whole number")]
+    [InlineData(new[] { "run", "--memory", "1G", "--memory", "2G" }, "--memory")]
+    [InlineData(new[] { "run", "--kernel" }, "--kernel")]
+    [InlineData(new[] { "run", "--irqchip", "0" }, "unknown --irqchip '0'")]
+    [InlineData(new[] { "run", "--irqchip", "kernel,userspace" }, "unknown --irqchip 'kernel,userspace'")]
+    [InlineData(new[] { "run", "--memory", "12X" }, "unknown unit 'X'")]
+    [InlineData(new[] { "run", "--memory", "3.3K" }, "not a whole number of bytes")]
+    [InlineData(new[] { "run", "--console", "tty" }, "unknown --console 'tty'")]
+    [InlineData(new[] { "frobnicate" }, "frobnicate")]
+    public void ParseErrorsAreOneLineAndStatusTwo(string[] arguments, string expected) =>
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run(arguments)));
+
+    [Fact]
+    public void AParserErrorPointsAtTheCommandsHelp()
+    {
+        string line = OneErrorLine(EmberProcess.Run("run", "--memory", "1G", "--memory", "2G"));
+        Assert.Contains("(see `ember run --help`)", line);
+    }
+
+    [Fact]
+    public void ADecimalSizeThatIsWholeBytesIsAccepted()
+    {
+        // 3.5G parses: the run goes on to the next check (here the kernel, which is not one, or KVM).
+        string line = OneErrorLine(EmberProcess.Run("run", "--memory", "3.5G", "--kernel", _notAKernel, "--console", "none"));
+        Assert.DoesNotContain("invalid size", line);
+    }
+
+    [Fact]
+    public void MoreMemoryThanTheHostHasIsWarnedAboutInOneLine()
+    {
+        var result = EmberProcess.Run("run", "--memory", "1T", "--kernel", _notAKernel, "--console", "none");
+        Assert.Contains(result.Stderr.Split('\n'), l => l.StartsWith("ember: warning: --memory 1048576 MiB is more than this host's", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("/dev/zero", "is a device")]
+    [InlineData("DIR", "is a directory")]
+    [InlineData("FIFO", "is a FIFO")]
+    [InlineData("/nonexistent/vmlinuz", "kernel image not found: /nonexistent/vmlinuz")]
+    [InlineData("EMPTY", "is empty")]
+    public void AKernelThatIsNotARegularFileIsRefusedWithoutReadingIt(string kernel, string expected)
+    {
+        string path = PreparePath(kernel);
+        // A FIFO opened for reading would block forever and /dev/zero would never end: both must be refused at once.
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run("run", "--kernel", path, "--console", "none")));
+    }
+
+    [Fact]
+    public void AnInitrdFromDevZeroIsRefusedWithoutReadingIt() =>
+        Assert.Contains("initrd /dev/zero is a device", OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--initrd", "/dev/zero")));
+
+    [Fact]
+    public void AKernelBiggerThanTheGuestsMemoryIsRefusedWithTheFix()
+    {
+        string big = Path.Combine(_dir, "big");
+        using (var file = File.Create(big))
+            file.SetLength(20L << 20);
+        string line = OneErrorLine(EmberProcess.Run("run", "--kernel", big, "--memory", "16M"));
+        Assert.Contains("raise --memory", line);
+    }
+
+    [Theory]
+    [InlineData("file:/nonexistent/dir/x", "the directory /nonexistent/dir does not exist")]
+    [InlineData("file:DIR", "is a directory")]
+    [InlineData("file:FIFO", "is a FIFO")]
+    public void ABadConsoleFileIsOneLine(string console, string expected)
+    {
+        string spec = console.Replace("DIR", _dir, StringComparison.Ordinal).Replace("FIFO", PreparePath("FIFO"), StringComparison.Ordinal);
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--console", spec)));
+    }
+
+    [Fact]
+    public void ImageVmlinuxWithAnEmptyOutputNameIsOneLine() =>
+        Assert.Contains("-o needs a file name", OneErrorLine(EmberProcess.Run("image", "vmlinux", _notAKernel, "-o", "")));
+
+    [Fact]
+    public void ImageVmlinuxOfSomethingThatIsNotABzImageIsOneLine() =>
+        OneErrorLine(EmberProcess.Run("image", "vmlinux", _notAKernel, "-o", Path.Combine(_dir, "out")));
+
+    [Fact]
+    public void HelpToAFullStdoutIsOneLineAndItsOwnStatus()
+    {
+        var result = EmberProcess.RunRedirected(">/dev/full", "--help");
+        Assert.Equal(74, result.ExitCode);
+        Assert.Equal("ember: error: cannot write to standard output: no space left on device", result.Stderr.Trim());
+    }
+
+    [Theory]
+    [InlineData("2>&-")]
+    [InlineData("2>/dev/full")]
+    public void AClosedOrFullStderrDoesNotCrashEmber(string redirection)
+    {
+        var result = EmberProcess.RunRedirected(redirection, "run", "--memroy", "1");
+        Assert.Equal(2, result.ExitCode);
+    }
+
+    [Fact]
+    public void TheHelpListsEveryOptionOnce()
+    {
+        var result = EmberProcess.Run("run", "--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (string option in new[] { "--kernel", "--memory", "--cpus", "--irqchip", "--console", "--debug-exit", "--test-devices", "--quiet", "--cpuid-mask" })
+            Assert.Contains(option, result.Stdout);
+    }
+
+    private string PreparePath(string name)
+    {
+        switch (name)
+        {
+            case "DIR":
+                return _dir;
+            case "FIFO":
+                string fifo = Path.Combine(_dir, "fifo");
+                if (!File.Exists(fifo))
+                    System.Diagnostics.Process.Start("mkfifo", fifo)!.WaitForExit();
+                return fifo;
+            case "EMPTY":
+                string empty = Path.Combine(_dir, "empty");
+                File.WriteAllBytes(empty, []);
+                return empty;
+            default:
+                return name;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+namespace Ember.Sys.Tests;
+
+public sealed class EventLoopTests
+{
+    private static readonly TimeSpan SafetyNet = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void CallsTheHandlerOfTheFdThatBecameReadyOnTheLoopThread()
+    {
+        using var loop = new EventLoop();
+        using var quiet = new EventFd();
+        using var busy = new EventFd();
+        using var called = new ManualResetEventSlim();
+        string? threadName = null;
+        int quietCalls = 0;
+        using var a = loop.Subscribe(quiet.Handle, EpollEvents.In, _ => Interlocked.Increment(ref quietCalls));
+        using var b = loop.Subscribe(busy.Handle, EpollEvents.In, _ =>
+        {
+            busy.Drain();
+            threadName = Thread.CurrentThread.Name;
+            called.Set();
+        });
+        loop.Start(ThreadRole.DeviceIo, "test");
+        busy.Signal();
+        Assert.True(called.Wait(SafetyNet, TestContext.Current.CancellationToken), "the handler was never called");
+        Assert.Equal("ember-device-io-test", threadName);
+        Assert.Equal(0, Volatile.Read(ref quietCalls));
+    }
+
+    [Fact]
+    public async Task OnceUnsubscribeReturnsTheHandlerIsNotRunningAndNeverRunsAgain()
+    {
+        using var loop = new EventLoop();
+        using var eventFd = new EventFd();
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int running = 0, callsAfterUnsubscribe = 0;
+        bool unsubscribed = false;
+        var subscription = loop.Subscribe(eventFd.Handle, EpollEvents.In, _ =>
+        {
+            if (Volatile.Read(ref unsubscribed))
+                Interlocked.Increment(ref callsAfterUnsubscribe);
+            Interlocked.Increment(ref running);
+            entered.Set();
+            release.Wait(SafetyNet, TestContext.Current.CancellationToken);
+            eventFd.Drain();
+            Interlocked.Decrement(ref running);
+        });
+        loop.Start(ThreadRole.DeviceIo);
+        eventFd.Signal();
+        Assert.True(entered.Wait(SafetyNet, TestContext.Current.CancellationToken));
+        var unsubscribe = Task.Run(() => subscription.Dispose(), TestContext.Current.CancellationToken);
+        // Unsubscribe must wait for the running handler.
+        var first = await Task.WhenAny(unsubscribe, Task.Delay(100, TestContext.Current.CancellationToken));
+        Assert.NotSame(unsubscribe, first);
+        release.Set();
+        await unsubscribe.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        Volatile.Write(ref unsubscribed, true);
+        Assert.Equal(0, Volatile.Read(ref running));
+        eventFd.Signal();
+        // A second loop round trip proves the loop went past the signal without calling the old handler.
+        using var probe = new EventFd();
+        using var probed = new ManualResetEventSlim();
+        using var _ = loop.Subscribe(probe.Handle, EpollEvents.In, _ => { probe.Drain(); probed.Set(); });
+        probe.Signal();
+        Assert.True(probed.Wait(SafetyNet, TestContext.Current.CancellationToken));
+        Assert.Equal(0, Volatile.Read(ref callsAfterUnsubscribe));
+    }
+
+    [Fact]
+    public void AHandlerFailingOnATornDownFdIsCountedAndTheLoopGoesOn()
+    {
+        using var loop = new EventLoop();
+        using var failing = new EventFd();
+        using var healthy = new EventFd();
+        using var healthyCalled = new ManualResetEventSlim();
+        using var a = loop.Subscribe(failing.Handle, EpollEvents.In, _ =>
+        {
+            failing.Drain();
+            throw new SystemCallException("test", (int)Errno.EBADF);
+        });
+        using var b = loop.Subscribe(healthy.Handle, EpollEvents.In, _ => { healthy.Drain(); healthyCalled.Set(); });
+        loop.Start(ThreadRole.DeviceIo);
+        failing.Signal();
+        healthy.Signal();
+        Assert.True(healthyCalled.Wait(SafetyNet, TestContext.Current.CancellationToken));
+        Assert.Equal(1, loop.HandlerFailures);
+    }
+
+    [Fact]
+    public void DisposeStopsTheThreadAndRefusesNewSubscriptions()
+    {
+        var loop = new EventLoop();
+        loop.Start(ThreadRole.Timers);
+        Assert.Contains(VmmThreads.Snapshot(), t => t.Role == ThreadRole.Timers && t.Name == "ember-timers");
+        loop.Dispose();
+        using var eventFd = new EventFd();
+        Assert.Throws<ObjectDisposedException>(() => loop.Subscribe(eventFd.Handle, EpollEvents.In, _ => { }));
+    }
+}
