@@ -10,10 +10,10 @@ namespace Ember.Vmm.Tests.Machine;
 [Trait("Requires", "kvm")]
 public sealed class MultibootGuestTests
 {
-    private static MachineExit Boot(Action<Assembler> guest, out string console, int cpus = 1, bool bootTimer = false, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null, string? initrd = null, string commandLine = "", bool testDevices = true)
+    private static MachineExit Boot(Action<Assembler> guest, out string console, int cpus = 1, bool bootTimer = false, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeRun = null, string? initrd = null, string commandLine = "", bool testDevices = true, uint loadAddress = MultibootImage.LoadAddress)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
-        string kernel = MultibootImage.WriteTemporary(guest);
+        string kernel = MultibootImage.WriteTemporary(guest, loadAddress: loadAddress);
         try
         {
             var captured = new CapturedConsole();
@@ -90,6 +90,14 @@ public sealed class MultibootGuestTests
         a.mov(edi, destination);
         a.mov(ecx, length);
         a.rep.insb();
+    }
+
+    [Fact]
+    public void AKernelLinkedAt0x8000RunsAsUnderQemu()
+    {
+        var exit = Boot(a => GuestCode.Exit32(a, 0x21), out _, loadAddress: 0x8000);
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal(0x21, exit.DebugExitValue);
     }
 
     [Fact]
