@@ -126,4 +126,38 @@ public sealed class GuestRunMessageTests : IDisposable
             File.Delete(kernel);
         }
     }
+
+    [Fact]
+    public void WithStdoutClosedTheGuestsOutputGoesNowhereQuietlyAndItsStatusStands()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available");
+        string kernel = WithGuest(a =>
+        {
+            GuestCode.Print32(a, "a line of guest output that has nowhere to go\n");
+            GuestCode.Exit32(a, 3);
+        }, "stdout");
+        try
+        {
+            var result = EmberProcess.RunRedirected(">&-", "run", "--kernel", kernel, "--memory", "32M", "--debug-exit");
+            Assert.Equal((3 << 1) | 1, result.ExitCode);
+            Assert.Equal("", result.Stderr);
+        }
+        finally
+        {
+            File.Delete(kernel);
+        }
+    }
+
+    [Fact]
+    public void ALinuxKernelWithTooLittleMemorySaysToRaiseMemory()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available");
+        string? kernel = Directory.Exists("/boot") ? Directory.GetFiles("/boot", "vmlinuz-*").OrderDescending(StringComparer.Ordinal).FirstOrDefault() : null;
+        Assert.SkipWhen(kernel is null, "no kernel in /boot (test.sh installs linux-image-cloud-amd64)");
+        var result = EmberProcess.Run("run", "--kernel", kernel!, "--memory", "16M", "--console", "none");
+        Assert.Equal(2, result.ExitCode);
+        string line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("raise --memory", line);
+        Assert.DoesNotContain("loadable window", line);
+    }
 }

@@ -22,6 +22,9 @@ public static class MultibootFirmware
 
     private const int IvtVectors = 256;
 
+    /// <summary>Port writes the setup code makes (PIC ICWs and masks, PIT mode and count): each is one exit.</summary>
+    public const int SetupPortWrites = 13;
+
     /// <summary>Guest-physical ranges Ember writes for a multiboot boot, [Start, End), with what each is.</summary>
     public static IReadOnlyList<(ulong Start, ulong End, string What)> ReservedRanges { get; } =
     [

@@ -283,6 +283,7 @@ public class MultibootLoaderTests
             instructions.Add(decoder.Decode());
         var ports = instructions.Where(i => i.Mnemonic == Iced.Intel.Mnemonic.Out).Select(i => i.Immediate8).ToList();
         Assert.Equal([0x20, 0xA0, 0x21, 0xA1, 0x21, 0xA1, 0x21, 0xA1, 0x21, 0xA1, 0x43, 0x40, 0x40], ports);
+        Assert.Equal(MultibootFirmware.SetupPortWrites, ports.Count);
         Assert.Contains(instructions, i => i.Code == Iced.Intel.Code.Mov_r32_imm32 && i.Op0Register == Iced.Intel.Register.EAX && i.Immediate32 == MultibootInfo.BootloaderMagic);
         Assert.Contains(instructions, i => i.Code == Iced.Intel.Code.Mov_r32_imm32 && i.Op0Register == Iced.Intel.Register.ECX && i.Immediate32 == 0x12_3456);
     }

@@ -1,5 +1,6 @@
 using Ember.Kvm;
 using Ember.TestGuests;
+using Ember.Vmm.Boot;
 using Ember.Vmm.Machine;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -343,7 +344,7 @@ public sealed class MultibootGuestTests
             a.jnz(loop);
             a.@out(dx, al);   // a 1-byte write is not covered by the ioeventfd and exits to the device
             GuestCode.Exit32(a, 0);
-        }, out _, inspect: vm => Assert.Equal(2, vm.PioExits));  // the 1-byte write and the debug exit
+        }, out _, inspect: vm => Assert.Equal(MultibootFirmware.SetupPortWrites + 2, vm.PioExits));  // the firmware's, the 1-byte write and the debug exit
         Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
     }
 }
