@@ -29,7 +29,7 @@ else
   rm -rf "$results" && mkdir -p "$results"
   scripts/run-tests.sh "$results/host" -trait- Requires=kvm "${runner_args[@]}" > "$results/host.out" 2>&1 &
   host_tests=$!
-  scripts/nested-kvm.sh --copy-out "$results/kvm" -- scripts/run-tests.sh "$results/kvm" -trait Requires=kvm "${runner_args[@]}" || status=1
+  scripts/nested-kvm.sh --timeout 2700 --copy-out "$results/kvm" -- scripts/run-tests.sh "$results/kvm" -trait Requires=kvm "${runner_args[@]}" || status=1
   wait "$host_tests" || status=1
   echo "-- tests without KVM, on this host:"; cat "$results/host.out"
   [ -d "$results/kvm" ] || { echo "test.sh: no test results came back from the nested VM" >&2; exit 1; }

@@ -8,17 +8,32 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$1; shift
 rm -rf "$results" && mkdir -p "$results"
-# A test still running after 5 minutes is reported as it happens ("[Long Running Test] ..."), so a hung
-# test is named on the console, not only in the log that comes back at the end.
+# The verbose reporter logs each test as it starts and finishes; a watchdog names on the console any test
+# that has made no progress for 4 minutes (a hang shows up as it happens, not in a log read afterwards).
 run_project() {
   local name=$1; shift
-  "tests/$name/bin/Release/net10.0/$name" -noColor -longRunning 300 -result-xml "$results/$name.xml" "$@" 2>&1 \
-    | tee "$results/$name.log" | grep --line-buffered -E "Long Running Test" | sed -u "s/^/  $name: /"
-  return "${PIPESTATUS[0]}"
+  local log="$results/$name.log"
+  : > "$log"
+  watch_progress "$name" "$log" &
+  local watcher=$!
+  "tests/$name/bin/Release/net10.0/$name" -noColor -reporter verbose -result-xml "$results/$name.xml" "$@" > "$log" 2>&1
+  local status=$?
+  kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
+  return $status
+}
+watch_progress() {
+  local name=$1 log=$2 previous="" still=0
+  while sleep 30; do
+    local size; size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+    if [ "$size" = "$previous" ]; then still=$((still + 1)); else still=0; previous=$size; fi
+    if [ "$still" -eq 8 ]; then
+      echo "  $name: no progress for 4 minutes; running: $(grep -E '\[STARTING\]' "$log" | tail -n 1 | sed 's/^ *//')"
+    fi
+  done
 }
 report() {
   echo "== $1"
-  grep -E "^\s+(\[FAIL\]|Assert|Expected|Actual)|Total:" "$results/$1.log" | head -40 || true
+  grep -E "\[FAIL\]$|^\s+(Assert|Expected|Actual)|Total:" "$results/$1.log" | head -40 || true
 }
 status=0
 background=""

@@ -140,7 +140,10 @@ public sealed class GuestRunMessageTests : IDisposable
         {
             var result = EmberProcess.RunRedirected(">&-", "run", "--kernel", kernel, "--memory", "32M", "--debug-exit");
             Assert.Equal((3 << 1) | 1, result.ExitCode);
-            Assert.Equal("", result.Stderr);
+            // Nothing, or one line saying the output was lost: never a line per byte, never an error.
+            var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(lines.Length <= 1, result.Stderr);
+            Assert.All(lines, l => Assert.StartsWith("ember: warning: the console output failed", l));
         }
         finally
         {

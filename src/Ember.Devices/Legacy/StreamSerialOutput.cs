@@ -2,7 +2,8 @@ namespace Ember.Devices.Legacy;
 
 /// <summary>
 /// Sends UART output to a <see cref="Stream"/> (stdout, a file, a pipe). A broken or closed
-/// stream must not take the vCPU down, so write errors are swallowed and the bytes counted
+/// stream must not take the vCPU down, so every write error (a closed or full stdout, a descriptor that is
+/// not writable) is swallowed and the bytes counted
 /// in <see cref="DroppedBytes"/>.
 /// </summary>
 public sealed class StreamSerialOutput(Stream stream, bool flushEachWrite = true) : ISerialOutput
@@ -25,7 +26,7 @@ public sealed class StreamSerialOutput(Stream stream, bool flushEachWrite = true
                 if (flushEachWrite)
                     _stream.Flush();
             }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 Interlocked.Add(ref _droppedBytes, data.Length);
             }

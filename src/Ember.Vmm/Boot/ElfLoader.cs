@@ -26,7 +26,7 @@ internal static class ElfLoader
             // ElfImage.Parse has checked that address + size does not overflow.
             ulong start = header.PhysicalAddress;
             ulong end = start + header.MemorySize;
-            if (start >= lowest && start < ceiling && end > ceiling)
+            if (start >= lowest && end > ceiling)
             {
                 // The image starts where it should but runs past the end of guest RAM: too little memory.
                 throw new BootImageException(
