@@ -163,12 +163,13 @@ public class PvhBootLoaderTests
     }
 
     [Fact]
-    public void SegmentOutsideRamIsRejected()
+    public void SegmentOutsideRamIsRejectedWithTheMemoryItNeeds()
     {
         var builder = new ElfBuilder(ElfClass.Elf64).Load(200 * (uint)MiB, Text()).PvhNote(200 * (uint)MiB);
 
         var ex = Assert.Throws<BootImageException>(() => Boot(builder, memorySize: 128 * MiB));
-        Assert.Contains("segment", ex.Message);
+        Assert.Contains("the kernel needs 201 MiB of guest memory", ex.Message);
+        Assert.Contains("raise --memory", ex.Message);
     }
 
     [Fact]
