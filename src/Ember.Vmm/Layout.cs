@@ -132,8 +132,23 @@ public static class Layout
     /// <summary>RAM below 4 GiB stops here; the 1 GiB above is the MMIO hole.</summary>
     public const ulong MmioHoleStart = 0xC000_0000;
 
-    /// <summary>PCI MMIO window (32-bit BARs) starts at the bottom of the hole.</summary>
-    public const ulong PciMmioStart = MmioHoleStart;
+    /// <summary>
+    /// The PCI root bridge's 32-bit memory window, where BARs are placed: from 16 MiB into the hole (the
+    /// boot timer keeps the first page) up to the ECAM region.
+    /// </summary>
+    public const ulong PciMmio32Start = MmioHoleStart + 0x100_0000;
+
+    /// <summary>Size of <see cref="PciMmio32Start"/>'s window (496 MiB, ending at <see cref="PciEcamBase"/>).</summary>
+    public const ulong PciMmio32Size = PciEcamBase - PciMmio32Start;
+
+    /// <summary>
+    /// PCI Express enhanced configuration space (ECAM) for bus 0, 1 MiB, listed in the MCFG table and
+    /// reserved as a motherboard resource in the DSDT. 256 MiB-aligned, as most firmware places it.
+    /// </summary>
+    public const ulong PciEcamBase = 0xE000_0000;
+
+    /// <summary>The buses the ECAM region covers: only bus 0 (the root bus) exists.</summary>
+    public const int PciBusCount = 1;
 
     /// <summary>
     /// Boot timer: a write-only MMIO scratch register the guest's init can poke to mark "booted"

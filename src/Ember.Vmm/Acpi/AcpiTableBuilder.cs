@@ -5,8 +5,8 @@ namespace Ember.Vmm.Acpi;
 /// <summary>
 /// Builds and places the ACPI tables in the BIOS area <see cref="Layout.AcpiStart"/>-
 /// <see cref="Layout.AcpiEnd"/>: RSDP at 0xE0000 (16-aligned, where OSes without a pointer scan
-/// for it, ACPI 6.x §5.2.5.1), then FACS (64-aligned), DSDT, FADT, MADT, RSDT and XSDT, each
-/// 16-aligned. The RSDT/XSDT list the FADT and MADT; the FADT points to the FACS and DSDT.
+/// for it, ACPI 6.x §5.2.5.1), then FACS (64-aligned), DSDT, FADT, MADT, MCFG, RSDT and XSDT, each
+/// 16-aligned. The RSDT/XSDT list the FADT, MADT and MCFG; the FADT points to the FACS and DSDT.
 /// </summary>
 public static class AcpiTableBuilder
 {
@@ -36,7 +36,9 @@ public static class AcpiTableBuilder
         ulong fadtAddress = Place(fadt.Length, TableAlignment);
         byte[]? madt = platform.HasApic ? Madt.Encode(platform.VcpuCount) : null;
         ulong madtAddress = madt is null ? 0 : Place(madt.Length, TableAlignment);
-        ulong[] pointers = madt is null ? [fadtAddress] : [fadtAddress, madtAddress];
+        byte[] mcfg = Mcfg.Encode();
+        ulong mcfgAddress = Place(mcfg.Length, TableAlignment);
+        ulong[] pointers = madt is null ? [fadtAddress, mcfgAddress] : [fadtAddress, madtAddress, mcfgAddress];
         byte[] rsdt = Rsdt.Encode([.. pointers.Select(p => (uint)p)]);
         ulong rsdtAddress = Place(rsdt.Length, TableAlignment);
         byte[] xsdt = Xsdt.Encode(pointers);
@@ -53,6 +55,7 @@ public static class AcpiTableBuilder
         };
         if (madt is not null)
             tables.Add(new AcpiTable(Madt.Signature, new GuestAddress(madtAddress), madt));
+        tables.Add(new AcpiTable(Mcfg.Signature, new GuestAddress(mcfgAddress), mcfg));
         tables.Add(new AcpiTable(Rsdt.Signature, new GuestAddress(rsdtAddress), rsdt));
         tables.Add(new AcpiTable(Xsdt.Signature, new GuestAddress(xsdtAddress), xsdt));
         return new AcpiTableSet(rsdpAddress, tables);

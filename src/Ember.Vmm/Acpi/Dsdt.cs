@@ -11,7 +11,23 @@ namespace Ember.Vmm.Acpi;
 ///         Name (_UID, One)
 ///         Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 0x01, 0x08)  IRQNoFlags () {4} })
 ///     }
+///     Device (PCI0) {                             // the PCI Express root bridge: bus 0
+///         Name (_HID, EisaId ("PNP0A08"))
+///         Name (_CID, EisaId ("PNP0A03"))
+///         Name (_UID, Zero)  Name (_SEG, Zero)  Name (_BBN, Zero)
+///         Name (_CRS, ResourceTemplate () {
+///             WordBusNumber (0, 0)  IO (Decode16, 0xCF8, 0xCF8, 1, 8)
+///             WordIO (0x0000-0x0CF7)  WordIO (0x0D00-0xFFFF)  DWordMemory (the 32-bit BAR window) })
+///     }
+///     Device (MRES) {                             // motherboard resources: the ECAM region
+///         Name (_HID, EisaId ("PNP0C02"))
+///         Name (_CRS, ResourceTemplate () { Memory32Fixed (ReadWrite, ECAM base, ECAM length) })
+///     }
 /// }
+/// </code>
+/// Linux uses the MCFG's ECAM only when a PNP0C01/PNP0C02 device (or E820) reserves it, hence MRES.
+/// No _PRT: Ember's PCI devices interrupt through MSI-X.
+/// <code>
 /// </code>
 /// </summary>
 public static class Dsdt
@@ -41,8 +57,31 @@ public static class Dsdt
                 Aml.Name("_UID", Aml.Integer(1)),
                 Aml.Name("_CRS", AmlResource.Template(
                     AmlResource.IoPort16(Layout.Com1Port, Layout.Com1Port, 0x01, (byte)Layout.Com1PortCount),
-                    AmlResource.IrqNoFlags(Layout.Com1Irq))))),
+                    AmlResource.IrqNoFlags(Layout.Com1Irq)))),
+            PciRootBridge(),
+            Aml.Device("MRES",
+                Aml.Name("_HID", Aml.DWord(Aml.EisaId("PNP0C02"))),
+                Aml.Name("_UID", Aml.Integer(0)),
+                Aml.Name("_CRS", AmlResource.Template(
+                    AmlResource.Memory32Fixed((uint)Layout.PciEcamBase, (uint)(Layout.PciBusCount * (ulong)PciEcamBytesPerBus)))))),
     ];
+
+    /// <summary>1 MiB of configuration space per bus (PCIe base spec §7.2.2).</summary>
+    private const uint PciEcamBytesPerBus = 1u << 20;
+
+    private static byte[] PciRootBridge() =>
+        Aml.Device("PCI0",
+            Aml.Name("_HID", Aml.DWord(Aml.EisaId("PNP0A08"))),
+            Aml.Name("_CID", Aml.DWord(Aml.EisaId("PNP0A03"))),
+            Aml.Name("_UID", Aml.Integer(0)),
+            Aml.Name("_SEG", Aml.Integer(0)),
+            Aml.Name("_BBN", Aml.Integer(0)),
+            Aml.Name("_CRS", AmlResource.Template(
+                AmlResource.WordBusNumber(0, Layout.PciBusCount - 1),
+                AmlResource.IoPort16(Layout.PciConfigAddressPort, Layout.PciConfigAddressPort, 0x01, 8),
+                AmlResource.WordIo(0x0000, Layout.PciConfigAddressPort - 1),
+                AmlResource.WordIo(Layout.PciConfigAddressPort + 8, 0xFFFF),
+                AmlResource.DWordMemory((uint)Layout.PciMmio32Start, (uint)(Layout.PciMmio32Start + Layout.PciMmio32Size - 1)))));
 
     public static byte[] Encode()
     {

@@ -16,7 +16,7 @@ public static class DefaultGuestImage
 
     /// <summary>
     /// Boot parameters for Ember's microVM (Linux Documentation/admin-guide/kernel-parameters.txt):
-    /// a 16550 at COM1, the 8042 for reset, no PCI, no keyboard or mouse.
+    /// a 16550 at COM1, the 8042 for reset, no keyboard or mouse. PCI is found through ACPI (PCI0, MCFG).
     /// </summary>
     public const string DefaultCommandLine =
         // Kernel messages and /dev/console on the first 16550 (COM1), Ember's only console.
@@ -29,8 +29,6 @@ public static class DefaultGuestImage
         "reboot=k " +
         // On a panic (for one, init exiting) reboot after 1 s rather than hang, so the VM always ends.
         "panic=1 " +
-        // Ember has no PCI host bridge yet: skip probing configuration space at ports 0xCF8/0xCFC.
-        "pci=off " +
         // The 8042 has no mouse attached: do not probe the AUX port ...
         "i8042.noaux " +
         // ... nor look for an active-multiplexing controller (several AUX ports) ...

@@ -6,6 +6,7 @@ using Ember.Memory;
 using Ember.Vmm.Acpi;
 using Ember.Vmm.Boot;
 using Ember.Vmm.Cpu;
+using Ember.Vmm.Devices;
 using Ember.Vmm.Interrupts;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -69,6 +70,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             Mmio = new DeviceBus();
             _interrupts.RegisterDevices(Pio, Mmio);
             _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
+            Pci = new PciTopology(Pio, Mmio);
             WireDeviceEvents();
             if (config.TestDevices)
                 RegisterInKernelSinks();
@@ -108,6 +110,9 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     public IReadOnlyList<VirtualCpu> Vcpus => _vcpus;
 
     public IInterruptController Interrupts => _interrupts;
+
+    /// <summary>PCI bus 0: the host bridge and whatever devices the machine was given.</summary>
+    public PciTopology Pci { get; }
 
     /// <summary>Raised (on a vCPU thread) when the guest writes the boot-timer magic; the time since process start.</summary>
     public event Action<TimeSpan>? BootTimeReported;

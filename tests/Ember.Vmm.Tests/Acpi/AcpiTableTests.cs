@@ -14,7 +14,7 @@ public class AcpiTableTests
     private static ulong U64(byte[] table, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(offset));
     private static ushort U16(byte[] table, int offset) => BinaryPrimitives.ReadUInt16LittleEndian(table.AsSpan(offset));
 
-    public static TheoryData<string> HeaderedSignatures => ["DSDT", "FACP", "APIC", "RSDT", "XSDT"];
+    public static TheoryData<string> HeaderedSignatures => ["DSDT", "FACP", "APIC", "MCFG", "RSDT", "XSDT"];
 
     [Theory]
     [MemberData(nameof(HeaderedSignatures))]
@@ -73,17 +73,29 @@ public class AcpiTableTests
     }
 
     [Fact]
-    public void RootTablesListTheFadtAndMadt()
+    public void RootTablesListTheFadtMadtAndMcfg()
     {
         var xsdt = Tables["XSDT"].Bytes;
         var rsdt = Tables["RSDT"].Bytes;
         ulong fadt = Tables["FACP"].Address.Value;
         ulong madt = Tables["APIC"].Address.Value;
+        ulong mcfg = Tables["MCFG"].Address.Value;
 
-        Assert.Equal(36 + 16, xsdt.Length);
-        Assert.Equal([fadt, madt], new[] { U64(xsdt, 36), U64(xsdt, 44) });
-        Assert.Equal(36 + 8, rsdt.Length);
-        Assert.Equal([(uint)fadt, (uint)madt], new[] { U32(rsdt, 36), U32(rsdt, 40) });
+        Assert.Equal(36 + 24, xsdt.Length);
+        Assert.Equal([fadt, madt, mcfg], new[] { U64(xsdt, 36), U64(xsdt, 44), U64(xsdt, 52) });
+        Assert.Equal(36 + 12, rsdt.Length);
+        Assert.Equal([(uint)fadt, (uint)madt, (uint)mcfg], new[] { U32(rsdt, 36), U32(rsdt, 40), U32(rsdt, 44) });
+    }
+
+    [Fact]
+    public void McfgGivesBusZerosEcamRegion()
+    {
+        var mcfg = Tables["MCFG"].Bytes;
+
+        Assert.Equal(36 + 8 + 16, mcfg.Length);
+        Assert.Equal(0xE000_0000UL, U64(mcfg, 44));     // base address
+        Assert.Equal((ushort)0, U16(mcfg, 52));          // segment 0
+        Assert.Equal((0, 0), (mcfg[54], mcfg[55]));      // buses 0 to 0
     }
 
     [Fact]

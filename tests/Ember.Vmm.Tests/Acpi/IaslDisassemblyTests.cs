@@ -18,9 +18,9 @@ public sealed class IaslDisassemblyTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    public static TheoryData<string> Signatures => ["FACS", "DSDT", "FACP", "APIC", "RSDT", "XSDT"];
+    public static TheoryData<string> Signatures => ["FACS", "DSDT", "FACP", "APIC", "MCFG", "RSDT", "XSDT"];
 
-    public static TheoryData<string> DataTableSignatures => ["FACS", "FACP", "APIC", "RSDT", "XSDT"];
+    public static TheoryData<string> DataTableSignatures => ["FACS", "FACP", "APIC", "MCFG", "RSDT", "XSDT"];
 
     private static readonly AcpiTableSet Tables = AcpiTableBuilder.Build(new AcpiPlatform(VcpuCount: 2));
 
@@ -65,6 +65,31 @@ public sealed class IaslDisassemblyTests : IDisposable
             AcpiTableHeader.Seal(expected);
         }
         Assert.Equal(expected, recompiled);
+    }
+
+    /// <summary>iasl's reading of the PCI root bridge and the ECAM reservation, field by field.</summary>
+    [Fact]
+    public void DsdtDescribesThePciRootBridgeAndReservesTheEcamRegion()
+    {
+        string iasl = FindIasl();
+        string file = Path.Combine(_directory, "DSDT.dat");
+        File.WriteAllBytes(file, Tables["DSDT"].Bytes);
+        Assert.Equal(0, Run(iasl, "-d", file).ExitCode);
+        // One line, comments (iasl names each field in one) and runs of blanks removed.
+        var lines = File.ReadAllLines(Path.ChangeExtension(file, ".dsl"))
+            .Select(line => System.Text.RegularExpressions.Regex.Replace(line.Split("//")[0], @"/\*.*?\*/", ""));
+        string dsl = string.Join(' ', string.Join(' ', lines).Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries));
+
+        Assert.Contains("Device (PCI0)", dsl);
+        Assert.Contains("Name (_HID, EisaId (\"PNP0A08\") )", dsl);
+        Assert.Contains("Name (_CID, EisaId (\"PNP0A03\") )", dsl);
+        Assert.Contains("WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0x0000, 0x0000, 0x0000, 0x0000, 0x0001,", dsl);
+        Assert.Contains("IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08, )", dsl);
+        Assert.Contains("WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0x0000, 0x0000, 0x0CF7, 0x0000, 0x0CF8,", dsl);
+        Assert.Contains("WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0x0000, 0x0D00, 0xFFFF, 0x0000, 0xF300,", dsl);
+        Assert.Contains("DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0x00000000, 0xC1000000, 0xDFFFFFFF, 0x00000000, 0x1F000000,", dsl);
+        Assert.Contains("Name (_HID, EisaId (\"PNP0C02\") )", dsl);
+        Assert.Contains("Memory32Fixed (ReadWrite, 0xE0000000, 0x00100000, )", dsl);
     }
 
     [Fact]
