@@ -36,7 +36,7 @@ public sealed class VirtqueueTestDriver
 
     public ushort AvailIndex { get; set; }
 
-    public static ulong AllFeatures => VirtioFeature.Version1 | VirtioFeature.IndirectDescriptors | VirtioFeature.EventIndex;
+    public const ulong AllFeatures = VirtioFeature.Version1 | VirtioFeature.IndirectDescriptors | VirtioFeature.EventIndex;
 
     public SplitVirtqueue CreateQueue(ulong features = VirtioFeature.Version1 | VirtioFeature.IndirectDescriptors) =>
         new(Layout, Memory, features);
