@@ -9,6 +9,9 @@ public sealed class RecordingBlockBackend(int sectors, bool readOnly = false) : 
 
     public List<string> Calls { get; } = [];
 
+    /// <summary>The disk's bytes now.</summary>
+    public byte[] Contents => _data;
+
     public bool FailReads { get; set; }
 
     public ulong Length => (ulong)_data.Length;
