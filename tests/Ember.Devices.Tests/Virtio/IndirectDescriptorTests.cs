@@ -94,15 +94,29 @@ public sealed class IndirectDescriptorTests
     [InlineData(0u)]
     [InlineData(8u)]
     [InlineData(24u)]
-    [InlineData(17u * 16)] // more entries than the queue size (16)
+    [InlineData(33u * 16)] // more entries than the device's maximum queue size (32)
     public void IndirectTableWithBadLengthIsDropped(uint length)
     {
-        ulong table = _driver.Allocate(17 * 16);
+        ulong table = _driver.Allocate(33 * 16);
         _driver.WriteDescriptor(0, table, length, SplitRing.DescriptorIndirect, 0);
         _driver.Publish(0);
-        var queue = _driver.CreateQueue();
+        var queue = new SplitVirtqueue(_driver.Layout, _driver.Memory, VirtqueueTestDriver.AllFeatures, maxSize: 32);
 
         Assert.Equal(ChainFault.IndirectTableLength, PopOne(queue).Fault);
+    }
+
+    [Fact]
+    public void IndirectTableMayHoldMoreEntriesThanTheDriverChoseForTheRing()
+    {
+        // The driver picked 16 entries of a device maximum of 64; a 40-entry table is still a legal chain.
+        var buffers = Enumerable.Range(0, 40).Select(_ => _driver.Writable(1)).ToArray();
+        _driver.PostIndirect(buffers);
+        var queue = new SplitVirtqueue(_driver.Layout, _driver.Memory, VirtqueueTestDriver.AllFeatures, maxSize: 64);
+
+        var chain = PopOne(queue);
+
+        Assert.False(chain.IsMalformed);
+        Assert.Equal(40, chain.Segments.Count);
     }
 
     [Theory]

@@ -32,7 +32,7 @@ public enum ChainFault
     /// <summary>VIRTQ_DESC_F_INDIRECT together with VIRTQ_DESC_F_NEXT (virtio 1.2 §2.7, "Indirect Descriptors").</summary>
     IndirectWithNext,
 
-    /// <summary>An indirect table's length is zero, not a multiple of 16, or holds more entries than the queue size.</summary>
+    /// <summary>An indirect table's length is zero, not a multiple of 16, or holds more entries than the device's maximum queue size.</summary>
     IndirectTableLength,
 
     /// <summary>An indirect table is not wholly inside guest RAM.</summary>

@@ -31,6 +31,7 @@ public sealed class SplitVirtqueue
     private readonly GuestAddress _deviceArea;
     private readonly bool _indirectAllowed;
     private readonly bool _eventIndex;
+    private readonly uint _maxIndirectEntries;
 
     private ushort _nextAvail;
     private ushort _lastSeenAvail;
@@ -42,7 +43,7 @@ public sealed class SplitVirtqueue
     /// broken from the start rather than an exception.
     /// </summary>
     /// <param name="features">The negotiated feature bits (INDIRECT_DESC and EVENT_IDX matter here).</param>
-    /// <param name="maxSize">The device's largest queue size; the driver's choice must not exceed it.</param>
+    /// <param name="maxSize">The device's largest queue size; the driver's choice must not exceed it, nor an indirect table's entry count.</param>
     public SplitVirtqueue(VirtqueueLayout layout, IGuestMemory memory, ulong features, ushort maxSize = SplitRing.MaxQueueSize)
     {
         ArgumentNullException.ThrowIfNull(memory);
@@ -53,7 +54,11 @@ public sealed class SplitVirtqueue
         _deviceArea = new GuestAddress(layout.DeviceArea);
         _indirectAllowed = (features & VirtioFeature.IndirectDescriptors) != 0;
         _eventIndex = (features & VirtioFeature.EventIndex) != 0;
-        Fault = Validate(layout, memory, Math.Min((int)maxSize, SplitRing.MaxQueueSize));
+        int deviceMax = Math.Min((int)maxSize, SplitRing.MaxQueueSize);
+        // Indirect tables are bounded by the device's maximum, not the size the driver picked: a driver sizes
+        // requests from what the device advertises (virtio-blk's seg_max), and may pick a smaller ring.
+        _maxIndirectEntries = (uint)Math.Max(deviceMax, _size);
+        Fault = Validate(layout, memory, deviceMax);
     }
 
     public ushort Size => _size;
@@ -280,8 +285,9 @@ public sealed class SplitVirtqueue
             return ChainFault.NestedIndirect;
         if ((flags & SplitRing.DescriptorNext) != 0)
             return ChainFault.IndirectWithNext;
-        // "A driver MUST NOT create a descriptor chain longer than the Queue Size of the device."
-        if (length == 0 || length % SplitRing.DescriptorSize != 0 || length / SplitRing.DescriptorSize > _size)
+        // "A driver MUST NOT create a descriptor chain longer than the Queue Size of the device": the device's
+        // maximum queue size bounds a table (and so the work one chain can cost).
+        if (length == 0 || length % SplitRing.DescriptorSize != 0 || length / SplitRing.DescriptorSize > _maxIndirectEntries)
             return ChainFault.IndirectTableLength;
         if (!_memory.IsValidRange(address, length))
             return ChainFault.IndirectTableOutsideRam;
