@@ -324,4 +324,33 @@ public sealed class SplitVirtqueueTests
         Assert.Equal(0u, chain.ReadableLength);
         Assert.Equal(2u, chain.WritableLength);
     }
+
+    [Fact]
+    public void QueueRestoredFromItsStateCarriesOn()
+    {
+        var heads = Enumerable.Range(0, 5).Select(_ => _driver.Post(_driver.Writable(4))).ToArray();
+        var queue = _driver.CreateQueue(VirtqueueTestDriver.AllFeatures);
+        for (int i = 0; i < 3; i++)
+            queue.AddUsed(PopOne(queue).HeadIndex, 1);
+        Assert.True(queue.NeedsInterrupt());
+
+        var state = queue.GetState();
+        var restored = SplitVirtqueue.FromState(state, _driver.Memory);
+        var fourth = PopOne(restored);
+        restored.AddUsed(fourth.HeadIndex, 2);
+
+        Assert.Equal(new SplitVirtqueueState(_driver.Layout, VirtqueueTestDriver.AllFeatures, SplitRing.MaxQueueSize, 3, 3, 3), state);
+        Assert.Equal(heads[3], fourth.HeadIndex);
+        Assert.Equal(4, _driver.UsedIndex);
+        Assert.Equal((heads[3], 2u), _driver.Used(3));
+        Assert.True(restored.EventIndexEnabled);
+    }
+
+    [Fact]
+    public void StateWithABadLayoutRestoresABrokenQueue()
+    {
+        var state = _driver.CreateQueue().GetState() with { Layout = _driver.Layout with { DeviceArea = 2 } };
+
+        Assert.Equal(QueueFault.DeviceAreaMisaligned, SplitVirtqueue.FromState(state, _driver.Memory).Fault);
+    }
 }

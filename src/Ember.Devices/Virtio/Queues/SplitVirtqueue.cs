@@ -32,6 +32,9 @@ public sealed class SplitVirtqueue
     private readonly bool _indirectAllowed;
     private readonly bool _eventIndex;
     private readonly uint _maxIndirectEntries;
+    private readonly VirtqueueLayout _layout;
+    private readonly ulong _features;
+    private readonly ushort _maxSize;
 
     private ushort _nextAvail;
     private ushort _lastSeenAvail;
@@ -48,6 +51,9 @@ public sealed class SplitVirtqueue
     {
         ArgumentNullException.ThrowIfNull(memory);
         _memory = memory;
+        _layout = layout;
+        _features = features;
+        _maxSize = maxSize;
         _size = layout.Size;
         _descriptors = new GuestAddress(layout.DescriptorArea);
         _driverArea = new GuestAddress(layout.DriverArea);
@@ -74,6 +80,26 @@ public sealed class SplitVirtqueue
     public ushort UsedIndex => _nextUsed;
 
     public bool EventIndexEnabled => _eventIndex;
+
+    public SplitVirtqueueState GetState() =>
+        new(_layout, _features, _maxSize, _nextAvail, _nextUsed, _usedAtLastInterruptDecision);
+
+    /// <summary>
+    /// A queue that carries on from <paramref name="state"/> over <paramref name="memory"/>. The layout is checked
+    /// again as for a new queue (a saved state is no more trusted than the driver that made it).
+    /// </summary>
+    public static SplitVirtqueue FromState(SplitVirtqueueState state, IGuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return new SplitVirtqueue(state.Layout, memory, state.Features, state.MaxSize)
+        {
+            _nextAvail = state.NextAvailIndex,
+            // Nothing is known about avail idx yet: the next pop reads it afresh.
+            _lastSeenAvail = state.NextAvailIndex,
+            _nextUsed = state.UsedIndex,
+            _usedAtLastInterruptDecision = state.UsedAtLastInterruptDecision,
+        };
+    }
 
     private static QueueFault Validate(VirtqueueLayout layout, IGuestMemory memory, int maxSize)
     {
