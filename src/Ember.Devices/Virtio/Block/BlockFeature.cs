@@ -1,0 +1,17 @@
+namespace Ember.Devices.Virtio.Block;
+
+/// <summary>virtio-blk feature bits (virtio 1.2 §5.2.3), as masks of the 64-bit feature word; only those this device uses.</summary>
+public static class BlockFeature
+{
+    /// <summary>VIRTIO_BLK_F_SEG_MAX: seg_max in the configuration is the most data segments per request.</summary>
+    public const ulong SegMax = 1UL << 2;
+
+    /// <summary>VIRTIO_BLK_F_RO: the disk is read-only.</summary>
+    public const ulong ReadOnly = 1UL << 5;
+
+    /// <summary>VIRTIO_BLK_F_BLK_SIZE: blk_size in the configuration is the logical block size.</summary>
+    public const ulong BlockSize = 1UL << 6;
+
+    /// <summary>VIRTIO_BLK_F_FLUSH: VIRTIO_BLK_T_FLUSH is supported (and the cache is write-back).</summary>
+    public const ulong Flush = 1UL << 9;
+}

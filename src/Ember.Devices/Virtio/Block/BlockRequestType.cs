@@ -1,0 +1,10 @@
+namespace Ember.Devices.Virtio.Block;
+
+/// <summary>The type field of struct virtio_blk_req (virtio 1.2 §5.2.6); only these are answered, others get UNSUPP.</summary>
+public enum BlockRequestType : uint
+{
+    In = 0,
+    Out = 1,
+    Flush = 4,
+    GetId = 8,
+}

@@ -1,0 +1,383 @@
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+using Ember.Memory;
+
+namespace Ember.Devices.Virtio.Queues;
+
+/// <summary>
+/// The device side of one split virtqueue (virtio 1.2 §2.7): takes available descriptor chains, returns
+/// used ones, and decides when the driver wants an interrupt.
+/// </summary>
+/// <remarks>
+/// Threat model: the driver owns the rings and rewrites them while the device reads them. Every value is
+/// read once into a local copy and checked before use: the layout against guest RAM at creation, avail idx
+/// against the queue size, each descriptor index against its table, the number of hops against the table
+/// size (a loop ends there), buffer ranges against RAM, length sums against 2^32 − 1, and the order of
+/// readable and writable buffers. Damage to the ring as a whole breaks the queue (<see cref="Fault"/>), after
+/// which it does nothing; damage inside one chain yields a chain with a <see cref="ChainFault"/> that the
+/// device hands back with used length 0. Nothing here throws on guest input. Not thread-safe: one caller
+/// at a time (the device serializes).
+/// Ordering: avail idx is read with acquire semantics before the ring entries it covers; used elements are
+/// written before used idx is published with release semantics; a full fence separates publishing used idx
+/// (or avail_event) from reading the driver's suppression fields, as the spec's notification protocol needs.
+/// </remarks>
+public sealed class SplitVirtqueue
+{
+    private readonly IGuestMemory _memory;
+    private readonly ushort _size;
+    private readonly GuestAddress _descriptors;
+    private readonly GuestAddress _driverArea;
+    private readonly GuestAddress _deviceArea;
+    private readonly bool _indirectAllowed;
+    private readonly bool _eventIndex;
+    private readonly uint _maxIndirectEntries;
+    private readonly VirtqueueLayout _layout;
+    private readonly ulong _features;
+    private readonly ushort _maxSize;
+
+    private ushort _nextAvail;
+    private ushort _lastSeenAvail;
+    private ushort _nextUsed;
+    private ushort _usedAtLastInterruptDecision;
+
+    /// <summary>
+    /// Checks <paramref name="layout"/> against <paramref name="memory"/>; a bad layout gives a queue that is
+    /// broken from the start rather than an exception.
+    /// </summary>
+    /// <param name="features">The negotiated feature bits (INDIRECT_DESC and EVENT_IDX matter here).</param>
+    /// <param name="maxSize">The device's largest queue size; the driver's choice must not exceed it, nor an indirect table's entry count.</param>
+    public SplitVirtqueue(VirtqueueLayout layout, IGuestMemory memory, ulong features, ushort maxSize = SplitRing.MaxQueueSize)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        _memory = memory;
+        _layout = layout;
+        _features = features;
+        _maxSize = maxSize;
+        _size = layout.Size;
+        _descriptors = new GuestAddress(layout.DescriptorArea);
+        _driverArea = new GuestAddress(layout.DriverArea);
+        _deviceArea = new GuestAddress(layout.DeviceArea);
+        _indirectAllowed = (features & VirtioFeature.IndirectDescriptors) != 0;
+        _eventIndex = (features & VirtioFeature.EventIndex) != 0;
+        int deviceMax = Math.Min((int)maxSize, SplitRing.MaxQueueSize);
+        // Indirect tables are bounded by the device's maximum, not the size the driver picked: a driver sizes
+        // requests from what the device advertises (virtio-blk's seg_max), and may pick a smaller ring.
+        _maxIndirectEntries = (uint)Math.Max(deviceMax, _size);
+        Fault = Validate(layout, memory, deviceMax);
+    }
+
+    public ushort Size => _size;
+
+    public QueueFault Fault { get; private set; }
+
+    public bool IsBroken => Fault != QueueFault.None;
+
+    /// <summary>The free-running index of the next available ring entry the device will take.</summary>
+    public ushort NextAvailIndex => _nextAvail;
+
+    /// <summary>The free-running used idx as last published.</summary>
+    public ushort UsedIndex => _nextUsed;
+
+    public bool EventIndexEnabled => _eventIndex;
+
+    public SplitVirtqueueState GetState() =>
+        new(_layout, _features, _maxSize, _nextAvail, _nextUsed, _usedAtLastInterruptDecision);
+
+    /// <summary>
+    /// A queue that carries on from <paramref name="state"/> over <paramref name="memory"/>. The layout is checked
+    /// again as for a new queue (a saved state is no more trusted than the driver that made it).
+    /// </summary>
+    public static SplitVirtqueue FromState(SplitVirtqueueState state, IGuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return new SplitVirtqueue(state.Layout, memory, state.Features, state.MaxSize)
+        {
+            _nextAvail = state.NextAvailIndex,
+            // Nothing is known about avail idx yet: the next pop reads it afresh.
+            _lastSeenAvail = state.NextAvailIndex,
+            _nextUsed = state.UsedIndex,
+            _usedAtLastInterruptDecision = state.UsedAtLastInterruptDecision,
+        };
+    }
+
+    private static QueueFault Validate(VirtqueueLayout layout, IGuestMemory memory, int maxSize)
+    {
+        ushort size = layout.Size;
+        if (size == 0 || size > maxSize || (size & (size - 1)) != 0)
+            return QueueFault.InvalidSize;
+        if (layout.DescriptorArea % SplitRing.DescriptorAreaAlignment != 0)
+            return QueueFault.DescriptorAreaMisaligned;
+        if (layout.DriverArea % SplitRing.DriverAreaAlignment != 0)
+            return QueueFault.DriverAreaMisaligned;
+        if (layout.DeviceArea % SplitRing.DeviceAreaAlignment != 0)
+            return QueueFault.DeviceAreaMisaligned;
+        if (!memory.IsValidRange(new GuestAddress(layout.DescriptorArea), SplitRing.DescriptorAreaSize(size)))
+            return QueueFault.DescriptorAreaOutsideRam;
+        if (!memory.IsValidRange(new GuestAddress(layout.DriverArea), SplitRing.DriverAreaSize(size)))
+            return QueueFault.DriverAreaOutsideRam;
+        if (!memory.IsValidRange(new GuestAddress(layout.DeviceArea), SplitRing.DeviceAreaSize(size)))
+            return QueueFault.DeviceAreaOutsideRam;
+        return QueueFault.None;
+    }
+
+    /// <summary>
+    /// Takes the next available chain. Returns false when none is available or the queue is (or just became)
+    /// broken. A returned chain may be malformed (<see cref="DescriptorChain.IsMalformed"/>); it still counts
+    /// as taken and must be given back with <see cref="AddUsed"/>.
+    /// </summary>
+    public bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
+    {
+        chain = null;
+        if (IsBroken)
+            return false;
+        if (_nextAvail == _lastSeenAvail)
+        {
+            // One read of avail idx per batch; entries up to it are the driver's to have written (acquire).
+            if (!TryReadIndex(_driverArea, SplitRing.AvailIndexOffset, out ushort availIndex))
+                return Break(QueueFault.RingInaccessible);
+            // Modulo 2^16, so the count stays right when idx wraps past 65535; a driver can never have more
+            // than Size entries outstanding, so anything beyond that is a lie (or idx moved backwards).
+            ushort pending = (ushort)(availIndex - _nextAvail);
+            if (pending > _size)
+                return Break(QueueFault.AvailIndexTooFarAhead);
+            _lastSeenAvail = availIndex;
+            if (pending == 0)
+                return false;
+        }
+        // The size is a power of two that divides 2^16, so the wrapping index maps onto the ring directly.
+        ulong entryOffset = SplitRing.AvailRingOffset + (2UL * (ushort)(_nextAvail & (_size - 1)));
+        if (!TryReadUInt16(_driverArea, entryOffset, out ushort head))
+            return Break(QueueFault.RingInaccessible);
+        if (head >= _size)
+            return Break(QueueFault.HeadIndexOutOfRange);
+        _nextAvail++;
+        chain = Walk(head);
+        return true;
+    }
+
+    /// <summary>
+    /// Returns a chain to the driver: writes the used element (id = head index, len = bytes the device wrote
+    /// into the writable part) and publishes the new used idx after it.
+    /// </summary>
+    public void AddUsed(ushort headIndex, uint length)
+    {
+        if (IsBroken)
+            return;
+        Span<byte> element = stackalloc byte[SplitRing.UsedElementSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(element, headIndex);
+        BinaryPrimitives.WriteUInt32LittleEndian(element[4..], length);
+        ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(_nextUsed & (_size - 1)));
+        if (!TryAddress(_deviceArea, offset, out var address) || !_memory.TryWrite(address, element))
+        {
+            Break(QueueFault.RingInaccessible);
+            return;
+        }
+        _nextUsed++;
+        // Release: the element above becomes visible before the index that covers it.
+        if (!TryWriteIndex(_deviceArea, SplitRing.UsedIndexOffset, _nextUsed))
+            Break(QueueFault.RingInaccessible);
+    }
+
+    /// <summary>
+    /// Called when the device has run out of chains and is about to wait for a notification. Under EVENT_IDX
+    /// it publishes avail_event (notify me when you add past what I consumed); then it looks at avail idx again,
+    /// because the driver may have added a buffer before seeing that. True means more is available: keep popping.
+    /// </summary>
+    public bool EnableNotification()
+    {
+        if (IsBroken)
+            return false;
+        if (_eventIndex)
+        {
+            if (!TryWriteIndex(_deviceArea, SplitRing.AvailEventOffset(_size), _nextAvail))
+                return Break(QueueFault.RingInaccessible);
+            // Store (avail_event) then load (avail idx): only a full fence orders these.
+            Interlocked.MemoryBarrier();
+        }
+        if (!TryReadIndex(_driverArea, SplitRing.AvailIndexOffset, out ushort availIndex))
+            return Break(QueueFault.RingInaccessible);
+        return availIndex != _nextAvail;
+    }
+
+    /// <summary>
+    /// Whether the driver wants an interrupt for what was used since the last time this was asked: under
+    /// EVENT_IDX, when used idx stepped over used_event (vring_need_event); otherwise unless the driver set
+    /// VIRTQ_AVAIL_F_NO_INTERRUPT. False when nothing was used since the last call.
+    /// </summary>
+    public bool NeedsInterrupt()
+    {
+        if (IsBroken)
+            return false;
+        // Store (used idx) then load (used_event or avail flags): a full fence, or a driver that just
+        // re-enabled interrupts could be missed.
+        Interlocked.MemoryBarrier();
+        ushort oldIndex = _usedAtLastInterruptDecision;
+        ushort newIndex = _nextUsed;
+        _usedAtLastInterruptDecision = newIndex;
+        if (newIndex == oldIndex)
+            return false;
+        if (_eventIndex)
+        {
+            if (!TryReadIndex(_driverArea, SplitRing.UsedEventOffset(_size), out ushort usedEvent))
+                return Break(QueueFault.RingInaccessible);
+            return SplitRing.NeedsEvent(usedEvent, newIndex, oldIndex);
+        }
+        if (!TryReadIndex(_driverArea, SplitRing.AvailFlagsOffset, out ushort flags))
+            return Break(QueueFault.RingInaccessible);
+        return (flags & SplitRing.AvailNoInterrupt) == 0;
+    }
+
+    /// <summary>
+    /// Follows the chain from <paramref name="head"/>, through at most one indirect table, copying each
+    /// descriptor once before checking it.
+    /// </summary>
+    private DescriptorChain Walk(ushort head)
+    {
+        var segments = new List<ChainSegment>();
+        int readableCount = 0;
+        ulong readable = 0;
+        ulong writable = 0;
+        bool sawWritable = false;
+
+        GuestAddress table = _descriptors;
+        uint tableSize = _size;
+        bool inIndirectTable = false;
+        uint index = head;
+        uint hops = 0;
+        Span<byte> raw = stackalloc byte[SplitRing.DescriptorSize];
+        while (true)
+        {
+            // A chain without a loop visits each descriptor of its table at most once.
+            if (++hops > tableSize)
+                return new DescriptorChain(head, ChainFault.TooLong);
+            // In range: index < tableSize, and the table was checked to lie inside RAM.
+            if (!TryAddress(table, index * (ulong)SplitRing.DescriptorSize, out var descriptorAddress) || !_memory.TryRead(descriptorAddress, raw))
+                return new DescriptorChain(head, ChainFault.BufferOutsideRam);
+            var address = new GuestAddress(BinaryPrimitives.ReadUInt64LittleEndian(raw));
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(raw[8..]);
+            ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(raw[12..]);
+            ushort next = BinaryPrimitives.ReadUInt16LittleEndian(raw[14..]);
+
+            if ((flags & SplitRing.DescriptorIndirect) != 0)
+            {
+                var fault = CheckIndirect(inIndirectTable, flags, address, length);
+                if (fault != ChainFault.None)
+                    return new DescriptorChain(head, fault);
+                // The device ignores WRITE on the descriptor that points at a table; the table's entries
+                // carry their own flags and start again at index 0.
+                table = address;
+                tableSize = length / SplitRing.DescriptorSize;
+                inIndirectTable = true;
+                index = 0;
+                hops = 0;
+                continue;
+            }
+
+            bool isWritable = (flags & SplitRing.DescriptorWrite) != 0;
+            if (!isWritable && sawWritable)
+                return new DescriptorChain(head, ChainFault.ReadableAfterWritable);
+            if (!_memory.IsValidRange(address, length))
+                return new DescriptorChain(head, ChainFault.BufferOutsideRam);
+            // Both sums stay below 2^33, so ulong arithmetic cannot overflow before the check.
+            if (readable + writable + length > uint.MaxValue)
+                return new DescriptorChain(head, ChainFault.TotalLengthTooLarge);
+            segments.Add(new ChainSegment(address, length, isWritable));
+            if (isWritable)
+            {
+                sawWritable = true;
+                writable += length;
+            }
+            else
+            {
+                readableCount++;
+                readable += length;
+            }
+
+            if ((flags & SplitRing.DescriptorNext) == 0)
+                break;
+            if (next >= tableSize)
+                return new DescriptorChain(head, ChainFault.NextIndexOutOfRange);
+            index = next;
+        }
+        return new DescriptorChain(head, [.. segments], readableCount, (uint)readable, (uint)writable);
+    }
+
+    private ChainFault CheckIndirect(bool inIndirectTable, ushort flags, GuestAddress address, uint length)
+    {
+        if (!_indirectAllowed)
+            return ChainFault.IndirectNotNegotiated;
+        if (inIndirectTable)
+            return ChainFault.NestedIndirect;
+        if ((flags & SplitRing.DescriptorNext) != 0)
+            return ChainFault.IndirectWithNext;
+        // "A driver MUST NOT create a descriptor chain longer than the Queue Size of the device": the device's
+        // maximum queue size bounds a table (and so the work one chain can cost).
+        if (length == 0 || length % SplitRing.DescriptorSize != 0 || length / SplitRing.DescriptorSize > _maxIndirectEntries)
+            return ChainFault.IndirectTableLength;
+        if (!_memory.IsValidRange(address, length))
+            return ChainFault.IndirectTableOutsideRam;
+        return ChainFault.None;
+    }
+
+    private bool Break(QueueFault fault)
+    {
+        if (!IsBroken)
+            Fault = fault;
+        return false;
+    }
+
+    private static bool TryAddress(GuestAddress area, ulong offset, out GuestAddress address) => area.TryAdd(offset, out address);
+
+    private bool TryReadUInt16(GuestAddress area, ulong offset, out ushort value)
+    {
+        Span<byte> bytes = stackalloc byte[2];
+        if (!TryAddress(area, offset, out var address) || !_memory.TryRead(address, bytes))
+        {
+            value = 0;
+            return false;
+        }
+        value = BinaryPrimitives.ReadUInt16LittleEndian(bytes);
+        return true;
+    }
+
+    /// <summary>
+    /// An index field the driver writes concurrently, read as one 16-bit load with acquire semantics so it
+    /// cannot tear and later reads of the ring are not hoisted above it. Index fields are 2-byte aligned
+    /// inside areas checked to be in RAM, so they never straddle a (page-aligned) region boundary.
+    /// </summary>
+    private bool TryReadIndex(GuestAddress area, ulong offset, out ushort value)
+    {
+        value = 0;
+        if (!TryAddress(area, offset, out var address) || !_memory.IsValidRange(address, sizeof(ushort)))
+            return false;
+        try
+        {
+            var span = _memory.GetSpan(address, sizeof(ushort));
+            ushort raw = Volatile.Read(ref MemoryMarshal.AsRef<ushort>(span));
+            value = BitConverter.IsLittleEndian ? raw : BinaryPrimitives.ReverseEndianness(raw);
+            return true;
+        }
+        catch (GuestMemoryException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>An index field published to the driver as one 16-bit store with release semantics.</summary>
+    private bool TryWriteIndex(GuestAddress area, ulong offset, ushort value)
+    {
+        if (!TryAddress(area, offset, out var address) || !_memory.IsValidRange(address, sizeof(ushort)))
+            return false;
+        try
+        {
+            var span = _memory.GetSpan(address, sizeof(ushort));
+            Volatile.Write(ref MemoryMarshal.AsRef<ushort>(span), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
+            return true;
+        }
+        catch (GuestMemoryException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using Ember.Devices.Virtio.Queues;
+using Ember.Memory;
+
+namespace Ember.Devices.Virtio;
+
+/// <summary>
+/// What every split-ring virtio device does the same way: offer VERSION_1, INDIRECT_DESC and EVENT_IDX on
+/// top of its own features, build its queues on activation, drain a queue on notification (taking every
+/// available chain, handing each to <see cref="ProcessChain"/>, re-arming the notification under EVENT_IDX
+/// and interrupting only when the driver wants it), and forget everything on reset. A device only says what
+/// one request means.
+/// </summary>
+/// <remarks>
+/// Threat model: layouts and ring contents are hostile; <see cref="SplitVirtqueue"/> checks them. A broken
+/// queue sets <see cref="NeedsReset"/> and raises a configuration-change interrupt (virtio 1.2 §2.1.2), after
+/// which the device ignores notifications until reset. Malformed chains go back with used length 0 and are
+/// counted in <see cref="DroppedChains"/>. Thread-safety: Activate, Notify and Reset may come from a vCPU and
+/// the I/O thread at once; one lock per device serializes them, so <see cref="ProcessChain"/> runs alone.
+/// Interrupts are raised after the lock is released.
+/// Notify drains the queue without a budget: a driver that keeps adding buffers keeps the caller busy.
+/// </remarks>
+public abstract class VirtioQueueDevice : IVirtioDevice
+{
+    /// <summary>What a split-ring device with these queue helpers can always do.</summary>
+    public const ulong CommonFeatures = VirtioFeature.Version1 | VirtioFeature.IndirectDescriptors | VirtioFeature.EventIndex;
+
+    private readonly Lock _lock = new();
+    private SplitVirtqueue?[] _queues = [];
+    private VirtioActivation? _activation;
+    private ulong _features;
+    private bool _needsReset;
+    private long _droppedChains;
+
+    protected VirtioQueueDevice(VirtioDeviceType type, ulong deviceFeatures, int queueCount, ushort maxQueueSize)
+    {
+        if (queueCount <= 0)
+            throw new ArgumentOutOfRangeException(nameof(queueCount), queueCount, "a virtio device needs at least one queue");
+        if (maxQueueSize == 0 || maxQueueSize > SplitRing.MaxQueueSize || (maxQueueSize & (maxQueueSize - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(maxQueueSize), maxQueueSize, "the queue size must be a power of two up to 32768");
+        Type = type;
+        OfferedFeatures = deviceFeatures | CommonFeatures;
+        QueueCount = queueCount;
+        MaxQueueSize = maxQueueSize;
+    }
+
+    public VirtioDeviceType Type { get; }
+
+    public ulong OfferedFeatures { get; }
+
+    public int QueueCount { get; }
+
+    public ushort MaxQueueSize { get; }
+
+    public abstract int ConfigurationLength { get; }
+
+    public bool NeedsReset
+    {
+        get
+        {
+            lock (_lock)
+                return _needsReset;
+        }
+    }
+
+    /// <summary>Chains given back unprocessed (used length 0) because they were malformed or the device could not answer them.</summary>
+    public long DroppedChains => Interlocked.Read(ref _droppedChains);
+
+    /// <summary>The features in force since activation (offered ∩ accepted); 0 before.</summary>
+    public ulong NegotiatedFeatures
+    {
+        get
+        {
+            lock (_lock)
+                return _features;
+        }
+    }
+
+    /// <summary>Why queue <paramref name="queue"/> stopped, or None (also for a queue that is not active).</summary>
+    public QueueFault GetQueueFault(int queue)
+    {
+        lock (_lock)
+            return (uint)queue < (uint)_queues.Length && _queues[queue] is { } q ? q.Fault : QueueFault.None;
+    }
+
+    public abstract void ReadConfiguration(int offset, Span<byte> data);
+
+    public abstract void WriteConfiguration(int offset, ReadOnlySpan<byte> data);
+
+    public void Activate(VirtioActivation activation)
+    {
+        ArgumentNullException.ThrowIfNull(activation);
+        bool signalConfiguration;
+        lock (_lock)
+        {
+            // Only what was offered counts, whatever the transport passed on.
+            _features = activation.Features & OfferedFeatures;
+            _activation = activation;
+            _needsReset = false;
+            _queues = new SplitVirtqueue?[QueueCount];
+            for (int i = 0; i < QueueCount && i < activation.Queues.Count; i++)
+            {
+                if (activation.Queues[i] is { } layout)
+                    _queues[i] = new SplitVirtqueue(layout, activation.Memory, _features, MaxQueueSize);
+            }
+            OnActivated(_features);
+            signalConfiguration = _queues.Any(q => q is { IsBroken: true }) && EnterNeedsReset();
+        }
+        if (signalConfiguration)
+            activation.Interrupt.SignalConfigurationChange();
+    }
+
+    public void Notify(int queue)
+    {
+        IVirtioInterrupt interrupt;
+        bool signalQueue;
+        bool signalConfiguration;
+        lock (_lock)
+        {
+            if (_activation is not { } activation || _needsReset || (uint)queue >= (uint)_queues.Length || _queues[queue] is not { } q)
+                return;
+            interrupt = activation.Interrupt;
+            signalQueue = Drain(queue, q, activation.Memory);
+            signalConfiguration = q.IsBroken && EnterNeedsReset();
+        }
+        // Interrupts go out after the lock is released, so a transport that holds its own lock while it
+        // calls Notify can take it again inside SignalQueue without a lock-order inversion.
+        if (signalQueue)
+            interrupt.SignalQueue(queue);
+        if (signalConfiguration)
+            interrupt.SignalConfigurationChange();
+    }
+
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            _queues = [];
+            _activation = null;
+            _features = 0;
+            _needsReset = false;
+            OnReset();
+        }
+    }
+
+    /// <summary>
+    /// Answers one well-formed chain and returns the number of bytes written into its writable part (the used
+    /// length). Runs under the device lock. Must not throw on anything the guest wrote; return 0 to drop.
+    /// </summary>
+    protected abstract uint ProcessChain(int queue, DescriptorChain chain, IGuestMemory memory);
+
+    /// <summary>The device was activated with these negotiated features (under the device lock).</summary>
+    protected virtual void OnActivated(ulong features)
+    {
+    }
+
+    /// <summary>The driver reset the device (under the device lock).</summary>
+    protected virtual void OnReset()
+    {
+    }
+
+    /// <summary>Counts a chain the device chose not to answer.</summary>
+    protected void CountDropped() => Interlocked.Increment(ref _droppedChains);
+
+    /// <summary>Answers every available chain; returns whether the driver wants an interrupt for them.</summary>
+    private bool Drain(int index, SplitVirtqueue queue, IGuestMemory memory)
+    {
+        do
+        {
+            while (queue.TryPop(out var chain))
+            {
+                uint used = 0;
+                if (chain.IsMalformed)
+                    CountDropped();
+                else
+                    used = ProcessSafely(index, chain, memory);
+                queue.AddUsed(chain.HeadIndex, used);
+            }
+        }
+        while (queue.EnableNotification());
+        return queue.NeedsInterrupt();
+    }
+
+    private uint ProcessSafely(int index, DescriptorChain chain, IGuestMemory memory)
+    {
+        try
+        {
+            return ProcessChain(index, chain, memory);
+        }
+        catch (GuestMemoryException)
+        {
+            // Segments were checked against RAM; this is a last guard, not a path the guest can choose.
+            CountDropped();
+            return 0;
+        }
+    }
+
+    /// <summary>Sets DEVICE_NEEDS_RESET; true the first time, when the driver should hear of it.</summary>
+    private bool EnterNeedsReset()
+    {
+        if (_needsReset)
+            return false;
+        _needsReset = true;
+        return true;
+    }
+}
