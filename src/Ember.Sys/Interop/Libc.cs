@@ -115,9 +115,11 @@ internal static unsafe partial class Libc
     public static partial void CfMakeRaw(byte* termios);
 
     /// <summary>
-    /// glibc's x86-64 <c>struct stat</c> is 144 bytes; Ember reads st_mode (offset 24) and st_size (offset 48).
+    /// glibc's x86-64 <c>struct stat</c> is 144 bytes; Ember reads st_dev (offset 0), st_ino (8), st_mode (24) and st_size (48).
     /// </summary>
     public const int StatSize = 144;
+    public const int StatDeviceOffset = 0;
+    public const int StatInodeOffset = 8;
     public const int StatModeOffset = 24;
     public const int StatSizeOffset = 48;
 
