@@ -23,6 +23,9 @@ public sealed unsafe class TapDevice : IDisposable
     /// <summary>An interface name's longest length in bytes (IFNAMSIZ less its NUL).</summary>
     public const int MaxNameBytes = Tun.InterfaceNameBytes - 1;
 
+    /// <summary>The most segments <see cref="WriteFrame(ReadOnlySpan{ReadOnlyMemory{byte}})"/> gathers (IOV_MAX).</summary>
+    public const int MaxSegments = Libc.IovMax;
+
     private TapDevice(FileDescriptorHandle handle, string name)
     {
         Handle = handle;
@@ -261,9 +264,6 @@ public sealed unsafe class TapDevice : IDisposable
             ArrayPool<MemoryHandle>.Shared.Return(pins, clearArray: true);
         }
     }
-
-    /// <summary>The most segments <see cref="WriteFrame(ReadOnlySpan{ReadOnlyMemory{byte}})"/> gathers (IOV_MAX).</summary>
-    public const int MaxSegments = Libc.IovMax;
 
     /// <summary>After a failed write: false to retry (EINTR), true for EAGAIN; throws for anything else.</summary>
     private static bool RetryOrWouldBlock(string operation)

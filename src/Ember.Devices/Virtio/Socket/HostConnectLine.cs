@@ -11,8 +11,9 @@ namespace Ember.Devices.Virtio.Socket;
 /// Threat model: the bytes come from any local program that can open the socket. The line is capped at
 /// <see cref="MaxLength"/> bytes, so the device buffers no more than that before it knows the port; input that
 /// can no longer become a valid line is rejected as soon as it is seen, not when the cap is reached; the port is
-/// accumulated with an overflow check. Accepted: "CONNECT", one or more spaces or tabs, 1 to 10 digits worth of
-/// value (leading zeros allowed within the cap), optional spaces, tabs or a carriage return, and "\n".
+/// accumulated with an overflow check. Accepted: "CONNECT", one or more spaces or tabs, decimal digits of a value
+/// up to 2^32 - 1 (leading zeros allowed within the cap), optional spaces, tabs or a carriage return, and "\n";
+/// the blanks and the carriage return are tolerated because Firecracker splits the line at whitespace.
 /// </para>
 /// </summary>
 public static class HostConnectLine
