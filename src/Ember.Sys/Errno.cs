@@ -1,6 +1,6 @@
 namespace Ember.Sys;
 
-/// <summary>The Linux errno values KVM ioctls report (asm-generic/errno-base.h, errno.h).</summary>
+/// <summary>The Linux errno values Ember reacts to (asm-generic/errno-base.h, errno.h).</summary>
 public enum Errno
 {
     EPERM = 1,
@@ -17,12 +17,21 @@ public enum Errno
     EBUSY = 16,
     EEXIST = 17,
     ENODEV = 19,
+    ENOTDIR = 20,
     EINVAL = 22,
     ENFILE = 23,
     EMFILE = 24,
     ENOTTY = 25,
     ENOSPC = 28,
+    EPIPE = 32,
     ERANGE = 34,
+    ENAMETOOLONG = 36,
     ENOSYS = 38,
+    ENOTSOCK = 88,
     EOPNOTSUPP = 95,
+    EADDRINUSE = 98,
+    ECONNABORTED = 103,
+    ECONNRESET = 104,
+    ENOTCONN = 107,
+    ECONNREFUSED = 111,
 }

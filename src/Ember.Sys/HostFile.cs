@@ -29,13 +29,34 @@ public static unsafe class HostFile
         long size = *(long*)(buffer + Libc.StatSizeOffset);
         var kind = (mode & TypeMask) switch
         {
-            0x8000 => HostFileKind.Regular,
-            0x4000 => HostFileKind.Directory,
+            RegularType => HostFileKind.Regular,
+            DirectoryType => HostFileKind.Directory,
             0x1000 => HostFileKind.Fifo,
             0x2000 or 0x6000 => HostFileKind.Device,
-            0xC000 => HostFileKind.Socket,
+            SocketType => HostFileKind.Socket,
             _ => HostFileKind.Other,
         };
         return (kind, size);
     }
+
+    /// <summary>
+    /// lstat(2): the file type bits of <paramref name="path"/> itself (a symbolic link is not followed) and its identity
+    /// (device and inode), or the errno when there is nothing to stat.
+    /// </summary>
+    internal static Errno? IdentifyLink(string path, out uint fileType, out (ulong Device, ulong Inode) identity)
+    {
+        var buffer = stackalloc byte[Libc.StatSize];
+        fileType = 0;
+        identity = default;
+        if (Libc.LStat(path, buffer) != 0)
+            return (Errno)Marshal.GetLastPInvokeError();
+        fileType = *(uint*)(buffer + Libc.StatModeOffset) & TypeMask;
+        identity = (*(ulong*)(buffer + Libc.StatDeviceOffset), *(ulong*)(buffer + Libc.StatInodeOffset));
+        return null;
+    }
+
+    internal const uint SocketType = 0xC000;
+    internal const uint SymbolicLinkType = 0xA000;
+    internal const uint RegularType = 0x8000;
+    internal const uint DirectoryType = 0x4000;
 }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Ember.Sys.Interop;
 
 /// <summary>
-/// Every libc entry point Ember uses (KVM, guest memory, eventfd/epoll/timerfd, signals), in one place so
+/// Every libc entry point Ember uses (KVM, guest memory, eventfd/epoll/timerfd, signals, TAP, Unix sockets), in one place so
 /// signatures are never copied around.
 /// Every import sets the last error so callers can turn errno into a typed exception.
 /// ioctl is variadic in C; on x86-64 SysV a non-variadic call with integer/pointer arguments
@@ -115,9 +115,11 @@ internal static unsafe partial class Libc
     public static partial void CfMakeRaw(byte* termios);
 
     /// <summary>
-    /// glibc's x86-64 <c>struct stat</c> is 144 bytes; Ember reads st_mode (offset 24) and st_size (offset 48).
+    /// glibc's x86-64 <c>struct stat</c> is 144 bytes; Ember reads st_dev (offset 0), st_ino (8), st_mode (24) and st_size (48).
     /// </summary>
     public const int StatSize = 144;
+    public const int StatDeviceOffset = 0;
+    public const int StatInodeOffset = 8;
     public const int StatModeOffset = 24;
     public const int StatSizeOffset = 48;
 
@@ -163,6 +165,71 @@ internal static unsafe partial class Libc
         public fixed ulong Mask[16];
         public int Flags;
         public nint Restorer;
+    }
+
+    [LibraryImport(LibraryName, EntryPoint = "writev", SetLastError = true)]
+    public static partial nint Writev(int fd, IoVec* vectors, int count);
+
+    /// <summary>The most segments one readv/writev takes (IOV_MAX in limits.h).</summary>
+    public const int IovMax = 1024;
+
+    /// <summary><c>struct iovec</c>: one segment of a scatter-gather transfer.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int SHUT_RD = 0;
+    public const int SHUT_WR = 1;
+    public const int SHUT_RDWR = 2;
+
+    [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(LibraryName, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, SockAddrUn* address, uint addressLength);
+
+    [LibraryImport(LibraryName, EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport(LibraryName, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(int fd, void* address, void* addressLength, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, SockAddrUn* address, uint addressLength);
+
+    [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, void* buffer, nuint length, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, void* buffer, nuint length, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int fd, int how);
+
+    [LibraryImport(LibraryName, EntryPoint = "unlink", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Unlink(string path);
+
+    /// <summary>stat(2) without following a final symbolic link; the same 144-byte buffer as <see cref="Stat"/>.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int LStat(string path, byte* buffer);
+
+    /// <summary>sun_path holds 108 bytes including the terminating NUL (sys/un.h).</summary>
+    public const int SunPathBytes = 108;
+
+    /// <summary><c>struct sockaddr_un</c>: the family, then a NUL-terminated path; 110 bytes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrUn
+    {
+        public ushort Family;
+        public fixed byte Path[SunPathBytes];
     }
 
     /// <summary>x86-64 <c>struct epoll_event</c> is packed: 4-byte events then 8-byte data, 12 bytes.</summary>

@@ -1,0 +1,149 @@
+using System.Runtime.InteropServices;
+using Ember.Sys.Interop;
+
+namespace Ember.Sys;
+
+/// <summary>
+/// A listening Unix stream socket bound to a path, non-blocking: subscribe <see cref="Handle"/> to an
+/// <see cref="EventLoop"/> for In and <see cref="Accept"/> until it returns null.
+/// <para>
+/// Binding never destroys a user's file: a path that holds anything but a socket is refused, a socket somebody
+/// still listens on is refused, and only a stale socket (its listener gone: connecting is refused) is replaced.
+/// Disposing removes the socket file, if it is still the one this bound.
+/// </para>
+/// </summary>
+public sealed unsafe class UnixListener : IDisposable
+{
+    private readonly (ulong Device, ulong Inode) _identity;
+    private int _disposed;
+
+    private UnixListener(FileDescriptorHandle handle, string path, (ulong, ulong) identity)
+    {
+        Handle = handle;
+        Path = path;
+        _identity = identity;
+    }
+
+    public FileDescriptorHandle Handle { get; }
+
+    /// <summary>The path the socket is bound to.</summary>
+    public string Path { get; }
+
+    /// <summary>
+    /// Binds and listens on <paramref name="path"/>. Throws <see cref="ArgumentException"/> for a path that cannot name
+    /// a socket and <see cref="SystemCallException"/> with a one-line message naming the path when it is taken or
+    /// cannot be created.
+    /// </summary>
+    public static UnixListener Bind(string path, int backlog = 128)
+    {
+        uint length = UnixSocketPath.Fill(path, out var address);
+        RemoveStaleSocket(path);
+        var handle = FileDescriptorHandle.FromResult(
+            Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0), "socket");
+        try
+        {
+            // Safe because address is a local sockaddr_un and length is within it.
+            if (Libc.Bind(handle.Fd, &address, length) != 0)
+                throw BindFailure(path, Marshal.GetLastPInvokeError());
+            if (Libc.Listen(handle.Fd, backlog) != 0)
+                throw SystemCallException.FromLastError("listen");
+            if (HostFile.IdentifyLink(path, out _, out var identity) is { } errno)
+                throw new SystemCallException("lstat", (int)errno);
+            return new UnixListener(handle, path, identity);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Leaves the path free for bind, or throws when what is there is not Ember's to remove.</summary>
+    private static void RemoveStaleSocket(string path)
+    {
+        var errno = HostFile.IdentifyLink(path, out uint fileType, out _);
+        // Nothing there (or no such directory, which bind reports in its own words).
+        if (errno is Errno.ENOENT or Errno.ENOTDIR)
+            return;
+        if (errno is { } failed)
+            throw BindFailure(path, (int)failed);
+        if (fileType != HostFile.SocketType)
+        {
+            string what = fileType switch
+            {
+                HostFile.RegularType => "a regular file",
+                HostFile.DirectoryType => "a directory",
+                HostFile.SymbolicLinkType => "a symbolic link",
+                _ => "not a socket",
+            };
+            throw new SystemCallException("bind", Errno.EEXIST,
+                $"cannot listen on {path}: it is {what}; Ember replaces only a stale socket, so remove it or choose another path");
+        }
+        if (UnixStream.TryConnect(path, out var probe, out var connectError))
+        {
+            probe!.Dispose();
+            throw new SystemCallException("bind", Errno.EADDRINUSE,
+                $"cannot listen on {path}: another program is listening on it; stop it or choose another path");
+        }
+        // Refused: the listener that made this socket is gone. Anything else (EAGAIN: a full backlog) means it is alive.
+        if (connectError != Errno.ECONNREFUSED)
+            throw new SystemCallException("bind", Errno.EADDRINUSE,
+                $"cannot listen on {path}: the socket there is still in use ({connectError}); stop its program or choose another path");
+        if (Libc.Unlink(path) != 0 && Marshal.GetLastPInvokeError() != (int)Errno.ENOENT)
+            throw BindFailure(path, Marshal.GetLastPInvokeError());
+    }
+
+    private static SystemCallException BindFailure(string path, int errno) => new("bind", (Errno)errno, (Errno)errno switch
+    {
+        Errno.ENOENT or Errno.ENOTDIR => $"cannot listen on {path}: its directory does not exist; create it first",
+        Errno.EACCES or Errno.EPERM => $"cannot listen on {path}: permission denied in its directory",
+        Errno.EADDRINUSE => $"cannot listen on {path}: something else created it just now; choose another path",
+        _ => $"cannot listen on {path}: {(Errno)errno} ({Marshal.GetPInvokeErrorMessage(errno)})",
+    });
+
+    /// <summary>The next waiting connection, non-blocking; null when none is waiting.</summary>
+    public UnixStream? Accept()
+    {
+        bool added = false;
+        Handle.DangerousAddRef(ref added);
+        try
+        {
+            while (true)
+            {
+                int fd = Libc.Accept4(Handle.Fd, null, null, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
+                if (fd >= 0)
+                    return new UnixStream(new FileDescriptorHandle(fd));
+                int errno = Marshal.GetLastPInvokeError();
+                // ECONNABORTED: that peer gave up before we took it; the next one may be there.
+                if (errno is (int)Errno.EINTR or (int)Errno.ECONNABORTED)
+                    continue;
+                if (errno == (int)Errno.EAGAIN)
+                    return null;
+                throw new SystemCallException("accept4", errno);
+            }
+        }
+        finally
+        {
+            if (added) Handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>Stops listening and removes the socket file, unless another socket has replaced it since.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        Handle.Dispose();
+        if (HostFile.IdentifyLink(Path, out uint fileType, out var identity) is not null
+            || fileType != HostFile.SocketType || identity != _identity)
+            return;
+        // The same inode may be a replacement: filesystems reuse a freed inode number at once. Ours no longer
+        // listens, so a socket there that takes a connection belongs to someone else.
+        if (UnixStream.TryConnect(Path, out var probe, out _))
+        {
+            probe!.Dispose();
+            return;
+        }
+        Libc.Unlink(Path);
+    }
+}
