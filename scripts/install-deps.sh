@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Ember's build and tests use, only those missing (apt-get update runs
 # once, and only when something is missing). Usage: install-deps.sh [test|run|bench] [nested]
-# `nested` adds what scripts/nested-kvm.sh needs (QEMU, e2fsprogs) on a host without /dev/kvm.
+# `nested` adds what scripts/nested-kvm.sh needs (QEMU, e2fsprogs, socat for its monitor) on a host without /dev/kvm.
 set -euo pipefail
 purpose=${1:-test}
 packages=(gcc libc6-dev linux-libc-dev)
 case "$purpose" in
-  test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64) ;;
+  test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64 iproute2) ;;
   run) packages+=(busybox-static linux-image-cloud-amd64) ;;
   bench) packages+=(qemu-system-x86 time python3-matplotlib binutils) ;;
 esac
 if [ "${2:-}" = nested ]; then
-  packages+=(qemu-system-x86 e2fsprogs linux-image-cloud-amd64 busybox-static)
+  packages+=(qemu-system-x86 e2fsprogs linux-image-cloud-amd64 busybox-static socat)
 fi
 missing=()
 for p in "${packages[@]}"; do

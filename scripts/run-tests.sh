@@ -16,8 +16,16 @@ run_project() {
   : > "$log"
   watch_progress "$name" "$log" &
   local watcher=$!
-  "tests/$name/bin/Release/net10.0/$name" -noColor -reporter verbose -result-xml "$results/$name.xml" "$@" > "$log" 2>&1
-  local status=$?
+  local status
+  if [ -n "${EMBER_TEST_TRACE:-}" ]; then
+    # A live copy of the log (the nested VM's second serial port), prefixed with the project's name.
+    "tests/$name/bin/Release/net10.0/$name" -noColor -reporter verbose -result-xml "$results/$name.xml" "$@" 2>&1 \
+      | tee "$log" | sed -u "s/^/[$name] /" >> "$EMBER_TEST_TRACE"
+    status=${PIPESTATUS[0]}
+  else
+    "tests/$name/bin/Release/net10.0/$name" -noColor -reporter verbose -result-xml "$results/$name.xml" "$@" > "$log" 2>&1
+    status=$?
+  fi
   kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
   return $status
 }
