@@ -96,6 +96,32 @@ public sealed partial class CommandLineErrorTests : IDisposable
         Assert.Contains(expected, OneErrorLine(EmberProcess.Run("run", "--kernel", path, "--console", "none")));
     }
 
+    [Theory]
+    [InlineData("disk.img,rw", "unknown --drive flag 'rw' in 'disk.img,rw' (PATH or PATH,ro)")]
+    [InlineData(",ro", "--drive ',ro' has no path")]
+    [InlineData("/nonexistent/disk.img", "disk image not found: /nonexistent/disk.img")]
+    [InlineData("/dev/zero", "disk image /dev/zero is not a regular file")]
+    [InlineData("DIR", "is a directory")]
+    [InlineData("SMALL", "is smaller than one 512-byte sector")]
+    public void ABadDriveIsOneLineNamingIt(string drive, string expected)
+    {
+        if (drive == "SMALL")
+        {
+            drive = Path.Combine(_dir, "small.img");
+            File.WriteAllBytes(drive, new byte[100]);
+        }
+        else if (drive == "DIR")
+        {
+            drive = PreparePath(drive);
+        }
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--drive", drive, "--console", "none")));
+    }
+
+    [Fact]
+    public void VirtioDevicesWithoutALocalApicAreRefusedWithTheFix() =>
+        Assert.Contains("virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel",
+            OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--irqchip", "userspace", "--rng", "--console", "none")));
+
     [Fact]
     public void AnInitrdFromDevZeroIsRefusedWithoutReadingIt() =>
         Assert.Contains("initrd /dev/zero is a device", OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--initrd", "/dev/zero")));

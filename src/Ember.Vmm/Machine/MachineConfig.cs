@@ -43,6 +43,12 @@ public sealed record MachineConfig
     /// <summary>CPUID feature names to hide from the guest (e.g. "cx16", "xsave").</summary>
     public IReadOnlyList<string> CpuidMask { get; init; } = [];
 
+    /// <summary>virtio-blk disks, in order: the first is /dev/vda in a Linux guest.</summary>
+    public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
+
+    /// <summary>A virtio-rng device fed from the host's random number generator.</summary>
+    public bool EntropyDevice { get; init; }
+
     /// <summary>Null when the configuration can be built, else a one-line reason.</summary>
     public string? Validate()
     {
@@ -68,6 +74,41 @@ public sealed record MachineConfig
             return $"unknown CPUID feature '{unknown}' in --cpuid-mask";
         if (Console == ConsoleKind.File && string.IsNullOrWhiteSpace(ConsoleFile))
             return "console file path missing";
+        if (DriveProblem() is { } driveProblem)
+            return driveProblem;
+        // Ember's PCI devices interrupt through MSI-X, which needs a local APIC.
+        if (Irqchip == IrqchipMode.Userspace && (Drives.Count > 0 || EntropyDevice))
+            return "virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel";
+        return null;
+    }
+
+    /// <summary>The most PCI devices bus 0 holds beside the host bridge.</summary>
+    public const int MaximumPciDevices = 31;
+
+    private string? DriveProblem()
+    {
+        if (Drives.Count + (EntropyDevice ? 1 : 0) > MaximumPciDevices)
+            return $"at most {MaximumPciDevices} virtio devices fit on the PCI bus";
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var drive in Drives)
+        {
+            if (drive.Id.Length is 0 or > 20 || drive.Id.Any(c => c is < ' ' or > '~'))
+                return $"drive id '{drive.Id}' must be 1 to 20 printable ASCII characters";
+            if (!ids.Add(drive.Id))
+                return $"drive id '{drive.Id}' is used twice";
+            var (kind, size) = HostFile.Inspect(drive.Path);
+            string? problem = kind switch
+            {
+                HostFileKind.Regular when size < 512 => $"disk image {drive.Path} is smaller than one 512-byte sector",
+                HostFileKind.Regular => null,
+                HostFileKind.Missing => $"disk image not found: {drive.Path}",
+                HostFileKind.Directory => $"disk image {drive.Path} is a directory",
+                HostFileKind.NoPermission => $"disk image {drive.Path} cannot be read: permission denied",
+                _ => $"disk image {drive.Path} is not a regular file",
+            };
+            if (problem is not null)
+                return problem;
+        }
         return null;
     }
 

@@ -7,6 +7,7 @@ using Ember.Vmm.Acpi;
 using Ember.Vmm.Boot;
 using Ember.Vmm.Cpu;
 using Ember.Vmm.Devices;
+using Ember.Vmm.Virtio;
 using Ember.Vmm.Interrupts;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -71,6 +72,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             _interrupts.RegisterDevices(Pio, Mmio);
             _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
             Pci = new PciTopology(Pio, Mmio);
+            Virtio = new VirtioPciDevices(config, _vm, _memory, _interrupts, Pci, _logger);
             WireDeviceEvents();
             if (config.TestDevices)
                 RegisterInKernelSinks();
@@ -113,6 +115,9 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
 
     /// <summary>PCI bus 0: the host bridge and whatever devices the machine was given.</summary>
     public PciTopology Pci { get; }
+
+    /// <summary>The virtio-pci devices (disks, entropy) and their I/O thread.</summary>
+    public VirtioPciDevices Virtio { get; }
 
     /// <summary>Raised (on a vCPU thread) when the guest writes the boot-timer magic; the time since process start.</summary>
     public event Action<TimeSpan>? BootTimeReported;
@@ -329,6 +334,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             RequestStop("disposed");
         // The timer loop first, then the interrupt controller: timers kick vCPUs and must stop before their run pages go.
         _timers.Dispose();
+        Virtio?.Dispose();
         _interrupts?.Dispose();
         foreach (var vcpu in _vcpus)
             vcpu.Dispose();
