@@ -28,7 +28,7 @@ internal static class RunCommand
     private static readonly Option<bool> TestDevices = new("--test-devices") { Description = "QEMU pc-testdev compatible test devices (ports 0xE0, 0xE4, 0x2000; MMIO 0xFF000000), for test guests." };
     private static readonly Option<string?> CpuidMask = new("--cpuid-mask") { Description = "CPUID features to hide, comma-separated (e.g. cx16,xsave)." };
     private static readonly Option<bool> NoDecompress = new("--no-decompress") { Description = "Boot a bzImage through its own decompressor instead of Ember decompressing it and using the PVH entry." };
-    private static readonly Option<string[]> Drive = new("--drive") { Description = "A virtio-blk disk: PATH[,ro] (repeat for more; the first is /dev/vda).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private static readonly Option<string[]> Disk = new("--disk") { Description = "A virtio-blk disk: PATH[,ro][,id=NAME] (repeat for more; the first is /dev/vda; NAME is its serial, diskN by default).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private static readonly Option<bool> Rng = new("--rng") { Description = "A virtio-rng device (the guest's /dev/hwrng) fed from the host's random number generator." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
     private static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Only errors on stderr: no host notes or warnings." };
@@ -41,7 +41,7 @@ internal static class RunCommand
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Drive, Rng, Verbose, Quiet })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Rng, Verbose, Quiet })
             command.Options.Add(option);
         command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
@@ -54,8 +54,8 @@ internal static class RunCommand
         return ExitStatus.UsageError;
     }
 
-    /// <summary>--drive PATH[,ro]: each becomes drive "diskN", N from 0, which is also the serial the guest sees.</summary>
-    private static bool TryParseDrives(string[] values, out List<DriveConfig> drives, out string? error)
+    /// <summary>--disk PATH[,ro][,id=NAME]: without an id, disk N (from 0) is named "diskN", which is also the serial the guest sees.</summary>
+    private static bool TryParseDisks(string[] values, out List<DriveConfig> drives, out string? error)
     {
         drives = [];
         error = null;
@@ -63,22 +63,25 @@ internal static class RunCommand
         {
             var parts = value.Split(',');
             bool readOnly = false;
+            string id = $"disk{drives.Count}";
             foreach (string flag in parts.Skip(1))
             {
                 if (flag == "ro")
                     readOnly = true;
+                else if (flag.StartsWith("id=", StringComparison.Ordinal))
+                    id = flag[3..];
                 else
                 {
-                    error = $"unknown --drive flag '{flag}' in '{value}' (PATH or PATH,ro)";
+                    error = $"unknown --disk flag '{flag}' in '{value}' (PATH[,ro][,id=NAME])";
                     return false;
                 }
             }
             if (parts[0].Length == 0)
             {
-                error = $"--drive '{value}' has no path (PATH or PATH,ro)";
+                error = $"--disk '{value}' has no path (PATH[,ro][,id=NAME])";
                 return false;
             }
-            drives.Add(new DriveConfig($"disk{drives.Count}", parts[0], readOnly));
+            drives.Add(new DriveConfig(id, parts[0], readOnly));
         }
         return true;
     }
@@ -155,7 +158,7 @@ internal static class RunCommand
             return Fail("a guest command after -- needs the default guest (leave out --kernel)");
         }
 
-        if (!TryParseDrives(result.GetValue(Drive) ?? [], out var drives, out string? driveError))
+        if (!TryParseDisks(result.GetValue(Disk) ?? [], out var drives, out string? driveError))
             return Fail(driveError!);
         var config = new MachineConfig
         {

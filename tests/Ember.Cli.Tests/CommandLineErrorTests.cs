@@ -97,8 +97,8 @@ public sealed partial class CommandLineErrorTests : IDisposable
     }
 
     [Theory]
-    [InlineData("disk.img,rw", "unknown --drive flag 'rw' in 'disk.img,rw' (PATH or PATH,ro)")]
-    [InlineData(",ro", "--drive ',ro' has no path")]
+    [InlineData("disk.img,rw", "unknown --disk flag 'rw' in 'disk.img,rw' (PATH[,ro][,id=NAME])")]
+    [InlineData(",ro", "--disk ',ro' has no path")]
     [InlineData("/nonexistent/disk.img", "disk image not found: /nonexistent/disk.img")]
     [InlineData("/dev/zero", "disk image /dev/zero is not a regular file")]
     [InlineData("DIR", "is a directory")]
@@ -114,7 +114,19 @@ public sealed partial class CommandLineErrorTests : IDisposable
         {
             drive = PreparePath(drive);
         }
-        Assert.Contains(expected, OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--drive", drive, "--console", "none")));
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--disk", drive, "--console", "none")));
+    }
+
+    [Theory]
+    [InlineData("id=", "disk id '' must be 1 to 20 printable ASCII characters")]
+    [InlineData("id=abcdefghijklmnopqrstu", "disk id 'abcdefghijklmnopqrstu' must be 1 to 20 printable ASCII characters")]
+    [InlineData("DUPLICATE", "disk id 'root' is used twice")]
+    public void ADiskIdMustBeASerialAndUnique(string flag, string expected)
+    {
+        string image = Path.Combine(_dir, "ok.img");
+        File.WriteAllBytes(image, new byte[4096]);
+        string[] disks = flag == "DUPLICATE" ? ["--disk", $"{image},id=root", "--disk", $"{image},ro,id=root"] : ["--disk", $"{image},{flag}"];
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run(["run", "--kernel", _notAKernel, .. disks, "--console", "none"])));
     }
 
     [Fact]

@@ -93,9 +93,9 @@ public sealed record MachineConfig
         foreach (var drive in Drives)
         {
             if (drive.Id.Length is 0 or > 20 || drive.Id.Any(c => c is < ' ' or > '~'))
-                return $"drive id '{drive.Id}' must be 1 to 20 printable ASCII characters";
+                return $"disk id '{drive.Id}' must be 1 to 20 printable ASCII characters (it is the disk's virtio serial)";
             if (!ids.Add(drive.Id))
-                return $"drive id '{drive.Id}' is used twice";
+                return $"disk id '{drive.Id}' is used twice";
             var (kind, size) = HostFile.Inspect(drive.Path);
             string? problem = kind switch
             {
