@@ -7,10 +7,18 @@ public sealed class RecordingDoorbells : IQueueDoorbells
 {
     public Dictionary<ulong, Action> Live { get; } = [];
 
+    /// <summary>Runs inside each Attach and Dispose, as a real event loop's dispatch would hold its lock there.</summary>
+    public Action? DuringRegistration { get; set; }
+
     public IDisposable? Attach(ulong address, Action rung)
     {
+        DuringRegistration?.Invoke();
         Live.Add(address, rung);
-        return new Registration(() => Live.Remove(address));
+        return new Registration(() =>
+        {
+            DuringRegistration?.Invoke();
+            Live.Remove(address);
+        });
     }
 
     private sealed class Registration(Action remove) : IDisposable

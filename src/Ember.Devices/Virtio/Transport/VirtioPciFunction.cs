@@ -40,6 +40,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     private ushort _queueSelect;
     private byte _isr;
     private bool _activated;
+    private int _doorbellGeneration;
     private long _ignoredAccesses;
     private long _notifyRegionWrites;
 
@@ -152,12 +153,16 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     {
         if (move.Index != VirtioPciLayout.Bar)
             return;
+        List<IDisposable> stale;
+        bool activated;
         lock (_lock)
         {
-            DetachDoorbells();
-            if (_activated)
-                AttachDoorbells(move.NewAddress);
+            stale = TakeDoorbells();
+            activated = _activated;
         }
+        DisposeAll(stale);
+        if (activated)
+            AttachDoorbells(move.NewAddress);
     }
 
     // ---- IVirtioInterrupt ---------------------------------------------------------------------------
@@ -318,12 +323,17 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         bool handled;
         bool activate = false;
         bool reset = false;
+        List<IDisposable> stale;
         lock (_lock)
+        {
             handled = TryWriteCommon(offset, data.Length, value, ref activate, ref reset);
+            stale = reset ? TakeDoorbells() : [];
+        }
         if (!handled)
             Interlocked.Increment(ref _ignoredAccesses);
         if (reset)
         {
+            DisposeAll(stale);
             _device.Reset();
             _intx.SetLevel(false);
         }
@@ -431,18 +441,12 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
             activation = new VirtioActivation(_driverFeatures, _memory, layouts, this);
         }
         _device.Activate(activation);
-        // Read before taking the lock: the configuration space calls into this function under its own lock.
-        ulong? bar = Configuration.DecodedBarAddress(VirtioPciLayout.Bar);
-        lock (_lock)
-        {
-            if (_activated)
-                AttachDoorbells(bar);
-        }
+        AttachDoorbells(Configuration.DecodedBarAddress(VirtioPciLayout.Bar));
     }
 
     private void ResetTransport()
     {
-        DetachDoorbells();
+        _doorbellGeneration++;
         _activated = false;
         _status = VirtioDeviceStatus.None;
         _driverFeatures = 0;
@@ -454,27 +458,57 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
             queue.Reset(_device.MaxQueueSize);
     }
 
+    /// <summary>
+    /// Attaches a doorbell per enabled queue at <paramref name="barAddress"/>. Registering and removing
+    /// doorbells happens outside <see cref="_lock"/>: the I/O loop holds its dispatch lock while a doorbell
+    /// runs the device, and the device signals back into this function, which takes <see cref="_lock"/>.
+    /// A reset or BAR move while the doorbells were being attached makes them stale; they are dropped.
+    /// </summary>
     private void AttachDoorbells(ulong? barAddress)
     {
         if (_doorbells is null || barAddress is not { } bar)
             return;
-        for (int q = 0; q < _queues.Length; q++)
+        int generation;
+        List<int> queues;
+        lock (_lock)
         {
-            if (!_queues[q].Enabled)
-                continue;
-            int queue = q;
-            var doorbell = _doorbells.Attach(bar + VirtioPciLayout.NotifyOffset + (ulong)q * VirtioPciLayout.NotifyOffMultiplier,
+            if (!_activated)
+                return;
+            generation = ++_doorbellGeneration;
+            queues = [.. Enumerable.Range(0, _queues.Length).Where(q => _queues[q].Enabled)];
+        }
+        var attached = new List<IDisposable>();
+        foreach (int queue in queues)
+        {
+            var doorbell = _doorbells.Attach(bar + VirtioPciLayout.NotifyOffset + (ulong)queue * VirtioPciLayout.NotifyOffMultiplier,
                 () => _device.Notify(queue));
             if (doorbell is not null)
-                _attachedDoorbells.Add(doorbell);
+                attached.Add(doorbell);
         }
+        lock (_lock)
+        {
+            if (generation == _doorbellGeneration && _activated)
+            {
+                _attachedDoorbells.AddRange(attached);
+                return;
+            }
+        }
+        DisposeAll(attached);
     }
 
-    private void DetachDoorbells()
+    /// <summary>Takes the attached doorbells (under the lock) for the caller to dispose outside it.</summary>
+    private List<IDisposable> TakeDoorbells()
     {
-        foreach (var doorbell in _attachedDoorbells)
-            doorbell.Dispose();
+        _doorbellGeneration++;
+        var taken = new List<IDisposable>(_attachedDoorbells);
         _attachedDoorbells.Clear();
+        return taken;
+    }
+
+    private static void DisposeAll(List<IDisposable> doorbells)
+    {
+        foreach (var doorbell in doorbells)
+            doorbell.Dispose();
     }
 
     private VirtioDeviceStatus CurrentStatus() =>

@@ -214,6 +214,29 @@ public sealed class VirtioPciFunctionTests
         Assert.Empty(_doorbells.Live);
     }
 
+    /// <summary>
+    /// A real doorbell is an event-loop subscription: (un)registering waits for a running doorbell handler,
+    /// and that handler's device signals back into the function. So the function must not hold its lock while
+    /// it attaches or detaches doorbells; here another thread signals the function from inside each registration.
+    /// </summary>
+    [Fact]
+    public void DoorbellsAreAttachedAndDetachedWithoutTheFunctionsLockHeld()
+    {
+        int completed = 0, registrations = 0;
+        _doorbells.DuringRegistration = () =>
+        {
+            registrations++;
+            if (Task.Run(() => _function.SignalQueue(0)).Wait(TimeSpan.FromSeconds(30)))
+                completed++;
+        };
+        NegotiateAndSetUpQueue0(VirtioFeature.Version1);
+        WriteCommon(0x14, 1, 0x0F);                                                                  // attach
+        _function.BarMoved(new PciBarMove(0, PciBar.Memory64(VirtioPciLayout.BarSize), BarAddress, BarAddress));  // detach, attach
+        WriteCommon(0x14, 1, 0);                                                                     // detach
+        Assert.Equal(4, registrations);
+        Assert.Equal(registrations, completed);
+    }
+
     [Fact]
     public void TheConfigurationAccessWindowReachesTheBar()
     {
