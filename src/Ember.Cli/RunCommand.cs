@@ -227,8 +227,9 @@ internal static class RunCommand
         using var closeOutput = new QuietDispose(output);
         using (machine)
         {
-            // The host note comes once, short, only now that a guest really starts, and only where someone watches.
-            if (software && !quiet && config.Console != ConsoleKind.None)
+            // The host note comes once, short, only now that a guest really starts, only where someone watches,
+            // and only for a Linux kernel (a bzImage): a small guest of a few instructions is not slow here.
+            if (software && !quiet && config.Console != ConsoleKind.None && IsLinuxKernel(config.KernelPath))
                 UserMessages.Note("software KVM (kvm_pvm): guest kernel code runs in KVM's emulator, minutes for a Linux boot (docs/host-quirks.md)");
             using var terminal = config.Console == ConsoleKind.Stdio ? RawTerminal.Enter(0) : null;
             UserMessages.TerminalIsRaw = terminal is not null;
@@ -284,6 +285,20 @@ internal static class RunCommand
     }
 
     /// <summary>How the guest ended, in one line where it is not a plain power-off or debug exit.</summary>
+    private static bool IsLinuxKernel(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            Span<byte> header = stackalloc byte[0x210];
+            return BzImage.HasHeaderMagic(header[..file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false)]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static void ReportExit(MachineExit exit, bool software, ILogger logger)
     {
         switch (exit.Reason)
