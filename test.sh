@@ -2,7 +2,8 @@
 # Runs every Ember test: installs what the tests need, builds with warnings as errors, runs each test
 # project, and prints one summary. KVM tests use the real /dev/kvm; on a host without one (a cloud VM
 # that is itself a guest) the test projects run inside a QEMU VM whose emulated AMD CPU has SVM, so KVM
-# tests still run on a real /dev/kvm there (scripts/nested-kvm.sh). EMBER_NESTED_KVM=never skips that.
+# tests still run on a real /dev/kvm there (scripts/nested-kvm.sh). EMBER_NESTED_KVM=never skips that;
+# EMBER_NESTED_KVM=always takes that path even where /dev/kvm exists (to try what CI's machines do).
 # `./test.sh --quick` leaves out the slow set (tests with the trait Speed=slow: the Linux boot through the
 # kernel's own bzImage decompressor); CI runs everything.
 set -euo pipefail
@@ -14,7 +15,8 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: ./test.sh [--quick]" >&2; exit 2 ;;
 esac
-if [ -e /dev/kvm ] || [ "${EMBER_NESTED_KVM:-auto}" = never ]; then
+nested=${EMBER_NESTED_KVM:-auto}
+if [ "$nested" != always ] && { [ -e /dev/kvm ] || [ "$nested" = never ]; }; then
   scripts/install-deps.sh test
   dotnet build Ember.sln -c Release -nologo -v quiet
   status=0
@@ -24,12 +26,29 @@ else
   dotnet build Ember.sln -c Release -nologo -v quiet
   status=0
   # Tests that need no KVM run here, beside the nested VM that runs the KVM tests (trait Requires=kvm).
-  echo "test.sh: this host has no /dev/kvm; KVM tests run in a nested KVM VM (scripts/nested-kvm.sh), the rest here"
+  if [ -e /dev/kvm ]; then why="EMBER_NESTED_KVM=always"; else why="this host has no /dev/kvm"; fi
+  echo "test.sh: $why; KVM tests run in a nested KVM VM (scripts/nested-kvm.sh), the rest here"
   export EMBER_KVM_WHERE="the nested test VM's /dev/kvm (kvm_amd on QEMU's emulated AMD-V)"
   rm -rf "$results" && mkdir -p "$results"
   scripts/run-tests.sh "$results/host" -trait- Requires=kvm "${runner_args[@]}" > "$results/host.out" 2>&1 &
   host_tests=$!
-  scripts/nested-kvm.sh --timeout 2700 --copy-out "$results/kvm" -- scripts/run-tests.sh "$results/kvm" -trait Requires=kvm "${runner_args[@]}" || status=1
+  # The nested VM can freeze for good (docs/host-quirks.md, "A frozen L1"): nested-kvm.sh then ends it
+  # (status 75) and the next try boots a new VM on the same disk, where run-tests.sh goes on after the
+  # units that finished; the Linux boot classes are units of their own there, so a freeze costs little.
+  deadline=$((SECONDS + 3000)) try=1 nested_status=75
+  while [ "$nested_status" = 75 ] && [ "$try" -le 4 ] && [ "$SECONDS" -lt "$deadline" ]; do
+    reuse=() resume=0
+    if [ "$try" -gt 1 ]; then
+      reuse=(--reuse-disk) resume=1
+      echo "test.sh: the nested VM froze; try $try goes on after the finished units"
+    fi
+    nested_status=0
+    scripts/nested-kvm.sh --timeout $((deadline - SECONDS)) --stall 360 "${reuse[@]}" --copy-out "$results/kvm" -- \
+      env EMBER_TEST_UNITS=split EMBER_TEST_RESUME=$resume scripts/run-tests.sh "$results/kvm" -trait Requires=kvm "${runner_args[@]}" \
+      || nested_status=$?
+    try=$((try + 1))
+  done
+  [ "$nested_status" = 0 ] || status=1
   wait "$host_tests" || status=1
   echo "-- tests without KVM, on this host:"; cat "$results/host.out"
   [ -d "$results/kvm" ] || { echo "test.sh: no test results came back from the nested VM" >&2; exit 1; }

@@ -4,11 +4,16 @@
 # with SVM, and Debian's cloud kernel inside it loads kvm_amd, so the command sees a real /dev/kvm
 # (KVM on emulated AMD-V with nested paging: the hardware-KVM code paths, at emulation speed).
 #
-# Usage: scripts/nested-kvm.sh [--memory 6G] [--cpus N] [--copy-out DIR] [--timeout SECONDS] -- COMMAND...
+# Usage: scripts/nested-kvm.sh [--memory 6G] [--cpus N] [--copy-out DIR] [--timeout SECONDS]
+#                              [--stall SECONDS] [--reuse-disk] -- COMMAND...
 # The command runs as root in a chroot of a copy of /usr, /etc, /boot and the repository (same paths),
 # with /tmp and $HOME writable; its exit status becomes this script's. Files it writes stay in the
 # VM's disk image (artifacts/nested-kvm/rootfs.ext4) except what it prints and the directory
 # --copy-out names (a path under the repository), copied back to the same place once the VM is off.
+# --stall: when the command's test output (trace lines starting with '[') has not grown for that long,
+# the VM is taken to be frozen (docs/host-quirks.md, "A frozen L1"), QEMU is ended and the script exits
+# with status 75; --reuse-disk then boots a new VM on the same disk, so a command that keeps its state
+# there (scripts/run-tests.sh with EMBER_TEST_RESUME=1) goes on where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -18,12 +23,16 @@ memory=6G
 cpus=1
 copy_out=""
 timeout_seconds=3600
+stall_seconds=0
+reuse_disk=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --memory) memory=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --timeout) timeout_seconds=$2; shift 2 ;;
     --copy-out) copy_out=$(realpath -m "$2"); shift 2 ;;
+    --stall) stall_seconds=$2; shift 2 ;;
+    --reuse-disk) reuse_disk=1; shift ;;
     --) shift; break ;;
     *) echo "nested-kvm: unknown option $1" >&2; exit 2 ;;
   esac
@@ -36,7 +45,13 @@ release=${kernel#/boot/vmlinuz-}
 modules=/lib/modules/$release/kernel
 
 work=$repo/artifacts/nested-kvm
-rm -rf "$work" && mkdir -p "$work/initramfs"/{bin,dev,proc,sys,mod,newroot}
+if [ "$reuse_disk" = 1 ] && [ -f "$work/rootfs.ext4" ]; then
+  find "$work" -mindepth 1 -maxdepth 1 ! -name rootfs.ext4 -exec rm -rf {} +
+else
+  reuse_disk=0
+  rm -rf "$work"
+fi
+mkdir -p "$work/initramfs"/{bin,dev,proc,sys,mod,newroot}
 
 # The initramfs: busybox, the KVM and virtio-blk modules (in dependency order), and an init that
 # mounts the disk, runs the command in a chroot and reports its status on the console.
@@ -69,52 +84,54 @@ chmod +x "$work/initramfs/init"
 (cd "$work/initramfs" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$work/initramfs.gz")
 
 # The disk: hard links to this machine's files (no copying on the host side), written into an ext4 image.
-stage=$work/stage
-mkdir -p "$stage"/{proc,sys,dev,tmp,run,root,var/tmp,"$(dirname "$repo")"}
-for d in bin sbin lib lib64; do [ -L "/$d" ] && ln -s "$(readlink "/$d")" "$stage/$d"; done
-mkdir -p "$stage/usr/lib" "$stage/usr/share"
-for d in /usr/*; do
-  case "$d" in /usr/lib|/usr/share) ;; *) cp -al "$d" "$stage/usr/" ;; esac
-done
-for d in /usr/lib/*; do
-  case "$d" in /usr/lib/google-cloud-sdk|/usr/lib/jvm) ;; *) cp -al "$d" "$stage/usr/lib/" ;; esac
-done
-for d in dotnet busybox perl perl5 misc zoneinfo ca-certificates; do [ -e "/usr/share/$d" ] && cp -al "/usr/share/$d" "$stage/usr/share/"; done
-cp -a /etc "$stage/"; cp -al /boot "$stage/"
-[ -d /root/.cache/ember ] && mkdir -p "$stage/root/.cache" && cp -al /root/.cache/ember "$stage/root/.cache/"
-(cd "$repo" && find . -path ./artifacts -prune -o -path ./.git -prune -o -print0 | cpio -0 -pdlm "$stage$repo" 2>/dev/null)
-mkdir -p "$stage$repo/artifacts"
-# The Native AOT ember that run.sh publishes, the one build output kept under artifacts/.
-[ -d "$repo/artifacts/ember-aot" ] && cp -al "$repo/artifacts/ember-aot" "$stage$repo/artifacts/"
-size_mb=$(( $(du -sm "$stage" | cut -f1) + 3072 ))
-mke2fs -q -t ext4 -d "$stage" -L nested-kvm "$work/rootfs.ext4" "${size_mb}M"
-rm -rf "$stage"
+if [ "$reuse_disk" = 0 ]; then
+  stage=$work/stage
+  mkdir -p "$stage"/{proc,sys,dev,tmp,run,root,var/tmp,"$(dirname "$repo")"}
+  for d in bin sbin lib lib64; do [ -L "/$d" ] && ln -s "$(readlink "/$d")" "$stage/$d"; done
+  mkdir -p "$stage/usr/lib" "$stage/usr/share"
+  for d in /usr/*; do
+    case "$d" in /usr/lib|/usr/share) ;; *) cp -al "$d" "$stage/usr/" ;; esac
+  done
+  for d in /usr/lib/*; do
+    case "$d" in /usr/lib/google-cloud-sdk|/usr/lib/jvm) ;; *) cp -al "$d" "$stage/usr/lib/" ;; esac
+  done
+  for d in dotnet busybox perl perl5 misc zoneinfo ca-certificates; do [ -e "/usr/share/$d" ] && cp -al "/usr/share/$d" "$stage/usr/share/"; done
+  cp -a /etc "$stage/"; cp -al /boot "$stage/"
+  [ -d /root/.cache/ember ] && mkdir -p "$stage/root/.cache" && cp -al /root/.cache/ember "$stage/root/.cache/"
+  (cd "$repo" && find . -path ./artifacts -prune -o -path ./.git -prune -o -print0 | cpio -0 -pdlm "$stage$repo" 2>/dev/null)
+  mkdir -p "$stage$repo/artifacts"
+  # The Native AOT ember that run.sh publishes, the one build output kept under artifacts/.
+  [ -d "$repo/artifacts/ember-aot" ] && cp -al "$repo/artifacts/ember-aot" "$stage$repo/artifacts/"
+  size_mb=$(( $(du -sm "$stage" | cut -f1) + 3072 ))
+  mke2fs -q -t ext4 -d "$stage" -L nested-kvm "$work/rootfs.ext4" "${size_mb}M"
+  rm -rf "$stage"
+fi
 
-# QEMU 7.2's emulated AMD-V sometimes leaves its CPU inside an L2 guest (one of Ember's test VMs) although
-# an L1 interrupt is pending, and never takes the #VMEXIT that KVM's INTR intercept asks for: seen here as
-# the L1 LAPIC's IRR holding its timer vector with nothing in service, the L2 guest spinning with IF=1 at one
-# RIP, and no output from L1 for good (3 of 4 runs in one measurement, 1 of 6 in another). An NMI forces the
-# exit (KVM intercepts NMIs), after which L1 takes its pending interrupt and goes on. So when the VM has
-# written nothing to its trace port for a minute, the watchdog sends one through QEMU's monitor; a VM that
-# is merely busy sees a harmless unknown NMI. Kicks are logged in nmi-kicks.log and counted at the end.
+# The emulated AMD-V of QEMU's TCG has been seen to leave its CPU inside an L2 guest for good although an
+# L1 interrupt was pending (docs/host-quirks.md, "A frozen L1"); an NMI through the monitor did not bring
+# it back (40 of them in one CI run). So a VM whose test output has stopped for --stall seconds is ended
+# through QEMU's monitor, and the caller may start another on the same disk.
 monitor=$work/monitor.sock
-rm -f "$monitor" "$work/nmi-kicks.log"
-kick_stalled_vm() {
-  local last=-1 quiet=0 size
+rm -f "$monitor" "$work/stalled"
+end_stalled_vm() {
+  local last=-1 quiet=0 lines
   while sleep 10; do
-    size=$(stat -c %s "$work/trace.log" 2>/dev/null || echo 0)
-    if [ "$size" != "$last" ]; then last=$size; quiet=0; continue; fi
+    lines=$(grep -c '^\[' "$work/trace.log" 2>/dev/null || true)
+    if [ "$lines" != "$last" ]; then last=$lines; quiet=0; continue; fi
     quiet=$((quiet + 10))
-    if [ "$quiet" -ge 60 ] && [ -S "$monitor" ]; then
-      echo nmi | socat - UNIX-CONNECT:"$monitor" >/dev/null 2>&1 \
-        && echo "$(date -u +%T) no trace output for $quiet s; sent an NMI" >> "$work/nmi-kicks.log"
-      quiet=0
+    if [ "$quiet" -ge "$stall_seconds" ] && [ -S "$monitor" ]; then
+      echo "$(date -u +%T) no test output for $quiet s" > "$work/stalled"
+      echo quit | socat - UNIX-CONNECT:"$monitor" >/dev/null 2>&1
+      return
     fi
   done
 }
-kick_stalled_vm &
-watchdog=$!
-trap 'kill $watchdog 2>/dev/null || true' EXIT
+watchdog=""
+if [ "$stall_seconds" -gt 0 ]; then
+  end_stalled_vm &
+  watchdog=$!
+fi
+trap '[ -z "$watchdog" ] || kill $watchdog 2>/dev/null || true' EXIT
 
 log=$work/console.log
 echo "nested-kvm: booting a QEMU (TCG) VM with KVM on emulated AMD-V to run: $*" >&2
@@ -123,14 +140,20 @@ timeout --foreground "$timeout_seconds" qemu-system-x86_64 -machine q35 -accel t
   -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off" \
   -drive file="$work/rootfs.ext4",format=raw,if=virtio,cache=unsafe 2>&1 \
   | grep --line-buffered -v "TCG doesn't support requested feature" | tee "$log" | grep --line-buffered -v '^nested-kvm: exit status' || true
-kill $watchdog 2>/dev/null || true
-[ -s "$work/nmi-kicks.log" ] && echo "nested-kvm: the watchdog sent $(wc -l < "$work/nmi-kicks.log") NMI(s) to a VM that had gone quiet ($work/nmi-kicks.log)" >&2
+[ -z "$watchdog" ] || kill $watchdog 2>/dev/null || true
+if [ -e "$work/stalled" ]; then
+  echo "nested-kvm: the VM froze ($(cat "$work/stalled")) and was ended; the end of its trace ($work/trace.log):" >&2
+  tail -n 6 "$work/trace.log" >&2 || true
+  # What the frozen kernel had written but not checkpointed is in the disk's journal.
+  e2fsck -fy -E journal_only "$work/rootfs.ext4" >/dev/null 2>&1 || true
+fi
 if [ -n "$copy_out" ]; then
   rm -rf "$copy_out" && mkdir -p "$(dirname "$copy_out")"
   debugfs -R "rdump $copy_out $(dirname "$copy_out")" "$work/rootfs.ext4" >/dev/null 2>&1 \
     || echo "nested-kvm: could not copy $copy_out out of the VM's disk" >&2
 fi
 status=$(sed -n 's/^nested-kvm: exit status \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+[ -e "$work/stalled" ] && [ -z "$status" ] && exit 75
 if [ -z "$status" ]; then
   echo "nested-kvm: the VM ended without reporting a status (see $log); the end of its trace ($work/trace.log):" >&2
   tail -n 15 "$work/trace.log" >&2 || true
