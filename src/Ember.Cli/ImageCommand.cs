@@ -20,7 +20,7 @@ internal static class ImageCommand
         {
             try
             {
-                var image = DefaultGuestImage.Build(new GuestImageOptions { KernelPath = result.GetValue(kernel) });
+                var image = DefaultGuestImage.Build(new GuestImageOptions { KernelPath = result.GetValue(kernel), SoftwareKvm = Ember.Vmm.Host.KvmHostReport.DetectFlavour("/sys/module") == Ember.Vmm.Host.KvmFlavour.SoftwarePvm });
                 Console.WriteLine($"kernel:   {image.KernelPath}");
                 Console.WriteLine($"initrd:   {image.InitrdPath}{(image.FromCache ? " (cached)" : "")}");
                 Console.WriteLine($"cmdline:  {image.CommandLine}");

@@ -121,7 +121,7 @@ internal static class RunCommand
             GuestImage image;
             try
             {
-                image = DefaultGuestImage.Build();
+                image = DefaultGuestImage.Build(new GuestImageOptions { SoftwareKvm = software });
             }
             catch (GuestImageException e)
             {
@@ -253,6 +253,8 @@ internal static class RunCommand
                 UserMessages.Note($"stopped by {signal.Name}");
                 return ExitStatus.FromSignal(signal.Number);
             }
+            if (machine.EmulatorGaps is { Total: > 0 } gaps)
+                logger.LogDebug("finished for KVM's emulator: {Counts}", string.Join(", ", gaps.Counts.Select(c => $"{c.Key.ToString().ToLowerInvariant()} {c.Value}")));
             ReportExit(exit, software, logger);
             return exit.ExitCode;
         }

@@ -40,6 +40,14 @@ public static class DefaultGuestImage
         "i8042.dumbkbd";
 
     /// <summary>
+    /// Added on a software KVM (kvm_pvm), whose emulator runs the guest kernel: `clearcpuid=` keeps the kernel
+    /// from patching in popcnt (its alternatives) and from using SMAP's clac/stac at every user access, which
+    /// the emulator lacks and CPUID masking cannot hide there (docs/host-quirks.md); `noxsave` keeps it on
+    /// fxsave, since xsave is not emulated either. Nothing of this is added on hardware KVM.
+    /// </summary>
+    public const string SoftwareKvmCommandLine = "clearcpuid=popcnt,smap noxsave";
+
+    /// <summary>
     /// The drivers the guest loads: virtio transports and the device drivers Ember offers. Whatever
     /// the kernel has built in is skipped; dependencies (virtio, virtio_ring, vsock, failover, ...) follow.
     /// Note Debian's cloud kernel has CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES off, so virtio-mmio devices must
@@ -85,7 +93,7 @@ public static class DefaultGuestImage
         return new GuestImage(
             inputs.KernelPath,
             path,
-            DefaultCommandLine,
+            options.SoftwareKvm ? $"{DefaultCommandLine} {SoftwareKvmCommandLine}" : DefaultCommandLine,
             inputs.KernelRelease,
             inputs.Modules.LoadOrder.Select(m => m.Name).ToList(),
             inputs.Modules.BuiltIn,

@@ -23,6 +23,9 @@ public sealed record GuestImageOptions
     /// <summary>Modules to load in the guest, by name; dependencies are added, built-in ones skipped.</summary>
     public IReadOnlyList<string> Modules { get; init; } = DefaultGuestImage.DefaultModules;
 
+    /// <summary>The host is a software KVM (kvm_pvm): the command line gets <see cref="DefaultGuestImage.SoftwareKvmCommandLine"/>.</summary>
+    public bool SoftwareKvm { get; init; }
+
     /// <summary>Where built images are kept; by default <see cref="GuestImageCache.DefaultDirectory"/>.</summary>
     public string? CacheDirectory { get; init; }
 }

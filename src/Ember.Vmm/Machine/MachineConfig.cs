@@ -49,6 +49,12 @@ public sealed record MachineConfig
     /// <summary>A virtio-rng device fed from the host's random number generator.</summary>
     public bool EntropyDevice { get; init; }
 
+    /// <summary>
+    /// Finish guest kernel instructions a software KVM's emulator cannot run (<see cref="Cpu.EmulatorGapCover"/>):
+    /// null decides by the host (on for kvm_pvm, off on hardware KVM, where such exits never come).
+    /// </summary>
+    public bool? CoverEmulatorGaps { get; init; }
+
     /// <summary>Null when the configuration can be built, else a one-line reason.</summary>
     public string? Validate()
     {

@@ -51,6 +51,8 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     private MicroVm(MachineConfig config, ISerialOutput console, ILoggerFactory loggerFactory, long startTimestamp)
     {
         Config = config;
+        if (config.CoverEmulatorGaps ?? Host.KvmHostReport.DetectFlavour("/sys/module") == Host.KvmFlavour.SoftwarePvm)
+            EmulatorGaps = new EmulatorGapCover();
         _logger = loggerFactory.CreateLogger("Ember.Vmm");
         _kvm = KvmSystem.Open();
         try
@@ -123,6 +125,12 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     public event Action<TimeSpan>? BootTimeReported;
 
     public bool StopRequested => Volatile.Read(ref _stopRequested) != 0;
+
+    /// <summary>
+    /// What Ember finished for a software KVM's emulator (int3, ud2, clac/stac, popcnt), or null where that is off
+    /// (<see cref="MachineConfig.CoverEmulatorGaps"/>).
+    /// </summary>
+    public EmulatorGapCover? EmulatorGaps { get; }
 
     /// <summary>Guest accesses that no device claimed, over all vCPUs.</summary>
     public long UnclaimedAccesses => _runners.Sum(r => r.UnclaimedAccesses);
@@ -205,7 +213,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             VcpuInitializer.ConfigureMsrs(vcpu);
             VcpuInitializer.ConfigureFpu(vcpu);
             _interrupts.ConfigureVcpu(vcpu);
-            _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger));
+            _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger, EmulatorGaps));
         }
         VirtualCpu.PrepareKickSignal();
     }

@@ -20,7 +20,8 @@ internal sealed class VcpuRunner(
     IInterruptController interrupts,
     IGuestMemory memory,
     IMachineLifecycle lifecycle,
-    ILogger logger)
+    ILogger logger,
+    EmulatorGapCover? gapCover = null)
 {
     private const int InstructionBytesShown = 16;
     private readonly ConcurrentQueue<(Action<VirtualCpu> Run, Action Cancel)> _pausedWork = new();
@@ -164,6 +165,8 @@ internal sealed class VcpuRunner(
                 });
                 return false;
             case VcpuExitReason.InternalError:
+                if (exit.InternalErrorKind == InternalErrorKind.Emulation && gapCover is not null && TryCoverEmulatorGap())
+                    return true;
                 lifecycle.Stop(DescribeInternalError(exit));
                 return false;
             case VcpuExitReason.FailEntry:
@@ -219,6 +222,17 @@ internal sealed class VcpuRunner(
         // A device must never throw on guest input; if one does, the guest keeps running and we say so once per error.
         Interlocked.Increment(ref _deviceErrors);
         logger.LogError(e, "device at {Where} failed on a guest access", where);
+    }
+
+    /// <summary>A software KVM's emulator failed: let the host-quirk component finish the instruction if it can.</summary>
+    private bool TryCoverEmulatorGap()
+    {
+        var regs = vcpu.GetRegisters();
+        var sregs = vcpu.GetSpecialRegisters();
+        Span<byte> bytes = stackalloc byte[EmulatorGapDecoder.MaxInstructionLength];
+        if (!VcpuLogicalMemory.TryRead(vcpu, memory, sregs.Cs.Base + regs.Rip, bytes))
+            return false;
+        return gapCover!.TryCover(vcpu, memory, bytes);
     }
 
     private MachineExit DescribeInternalError(VcpuExit exit)
