@@ -58,6 +58,19 @@ public sealed unsafe class UnixListener : IDisposable
         }
     }
 
+    /// <summary>
+    /// Readies <paramref name="path"/> for a socket some other server binds (Kestrel): checks that it can name a
+    /// socket and removes a stale socket there, under the same rules as <see cref="Bind"/>. Throws the same errors.
+    /// </summary>
+    public static void ClaimPath(string path)
+    {
+        _ = UnixSocketPath.Fill(path, out _);
+        RemoveStaleSocket(path);
+        string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null && HostFile.Inspect(directory).Kind != HostFileKind.Directory)
+            throw BindFailure(path, (int)Errno.ENOENT);
+    }
+
     /// <summary>Leaves the path free for bind, or throws when what is there is not Ember's to remove.</summary>
     private static void RemoveStaleSocket(string path)
     {
@@ -133,17 +146,15 @@ public sealed unsafe class UnixListener : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // The identity check runs while the listener is still open: a bound socket holds its path's inode, so no
+        // other file can have been given that inode number yet. (A connect probe after closing is no proof: a
+        // child process between fork and exec still holds the listening descriptor and accepts the connection.)
+        // A handle already closed by somebody else proves nothing, and the file is left alone.
+        bool ours = !Handle.IsClosed
+            && HostFile.IdentifyLink(Path, out uint fileType, out var identity) is null
+            && fileType == HostFile.SocketType && identity == _identity;
+        if (ours)
+            Libc.Unlink(Path);
         Handle.Dispose();
-        if (HostFile.IdentifyLink(Path, out uint fileType, out var identity) is not null
-            || fileType != HostFile.SocketType || identity != _identity)
-            return;
-        // The same inode may be a replacement: filesystems reuse a freed inode number at once. Ours no longer
-        // listens, so a socket there that takes a connection belongs to someone else.
-        if (UnixStream.TryConnect(Path, out var probe, out _))
-        {
-            probe!.Dispose();
-            return;
-        }
-        Libc.Unlink(Path);
     }
 }

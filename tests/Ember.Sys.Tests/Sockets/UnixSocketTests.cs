@@ -125,6 +125,26 @@ public sealed class UnixSocketTests : IDisposable
     }
 
     [Fact]
+    public void DisposingRemovesTheSocketFileEvenWhileAChildStillHoldsTheListeningDescriptor()
+    {
+        // A process forked by another thread holds every descriptor until it execs (close-on-exec acts only then),
+        // so the listening socket still accepts connections after Dispose closed Ember's descriptor.
+        var path = PathOf("v.sock");
+        var listener = UnixListener.Bind(path);
+        int childCopy = Dup(listener.Handle.Fd);
+        Assert.True(childCopy >= 0, "dup of the listening socket");
+        try
+        {
+            listener.Dispose();
+            Assert.Equal(HostFileKind.Missing, HostFile.Inspect(path).Kind);
+        }
+        finally
+        {
+            Close(childCopy);
+        }
+    }
+
+    [Fact]
     public void AStaleSocketIsReplacedAndItsOldOwnerLeavesTheNewOneAlone()
     {
         var path = PathOf("v.sock");
@@ -249,4 +269,10 @@ public sealed class UnixSocketTests : IDisposable
         Span<ReadyEvent> ready = stackalloc ReadyEvent[1];
         return epoll.Wait(ready, 10_000) == 1;
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "dup")]
+    private static extern int Dup(int fd);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
+    private static extern int Close(int fd);
 }
