@@ -7,7 +7,7 @@ namespace Ember.Vmm.Cpu;
 /// The host-quirk component for software KVMs (kvm_pvm): when KVM reports that its emulator could not run a
 /// guest kernel instruction, this does what the CPU would have done, where that can be done soundly from user
 /// space, and the vCPU goes on. Covered: <c>int3</c> (a #BP trap: RIP past it, then the exception),
-/// <c>ud2</c> (a #UD fault, so Linux's BUG/WARN handling runs), <c>fwait</c>, <c>clac</c>/<c>stac</c> (RFLAGS.AC, or #UD
+/// <c>ud2</c> (a #UD fault, so Linux's BUG/WARN handling runs), <c>fwait</c>, <c>ldmxcsr</c>/<c>stmxcsr</c>, <c>clac</c>/<c>stac</c> (RFLAGS.AC, or #UD
 /// where the SDM says so) and <c>popcnt</c> (computed, register or memory source). Anything else, or any
 /// state in which the instruction cannot be finished exactly (an event already being delivered, an
 /// unreadable memory operand), is left alone and the machine stops with today's one-line error.
@@ -23,6 +23,11 @@ public sealed class EmulatorGapCover
     private const ulong Cr0Ts = 1UL << 3;
     private const ulong Cr0Ne = 1UL << 5;
     private const ushort FswErrorSummary = 1 << 7;
+    private const int GeneralProtectionVector = 13;
+    private const ulong Cr0Em = 1UL << 2;
+    private const ulong Cr4Osfxsr = 1UL << 9;
+    // MXCSR bits 16-31 are reserved on every CPU (the MXCSR_MASK of FXSAVE never allows them).
+    private const uint MxcsrReserved = 0xFFFF_0000;
     private const ulong RflagsAc = 1UL << 18;
     private const ulong Cr4Smap = 1UL << 21;
     // OF, SF, ZF, AF, PF, CF: popcnt clears all of them and then sets ZF for a zero source.
@@ -56,6 +61,7 @@ public sealed class EmulatorGapCover
             EmulatorGapKind.Ud2 => RaiseException(vcpu, ref regs, InvalidOpcodeVector, advance: 0),
             EmulatorGapKind.Fwait => Wait(vcpu, ref regs, sregs, instruction),
             EmulatorGapKind.Clac or EmulatorGapKind.Stac => SetAlignmentCheck(vcpu, ref regs, sregs, instruction),
+            EmulatorGapKind.Ldmxcsr or EmulatorGapKind.Stmxcsr => MxcsrAccess(vcpu, memory, ref regs, sregs, instruction),
             EmulatorGapKind.Popcnt => PopulationCount(vcpu, memory, ref regs, sregs, instruction),
             _ => false,
         };
@@ -69,7 +75,7 @@ public sealed class EmulatorGapCover
     /// instruction. Refused while another event is being delivered: stacking a second one on it is not what
     /// the CPU would do, and the guest's double-fault rules are not ours to emulate.
     /// </summary>
-    private static bool RaiseException(VirtualCpu vcpu, ref Registers regs, int vector, int advance)
+    private static bool RaiseException(VirtualCpu vcpu, ref Registers regs, int vector, int advance, uint? errorCode = null)
     {
         var events = vcpu.GetVcpuEvents();
         if (events.ExceptionInjected != 0 || events.ExceptionPending != 0 || events.InterruptInjected != 0 || events.NmiInjected != 0)
@@ -80,6 +86,8 @@ public sealed class EmulatorGapCover
         {
             ExceptionInjected = 1,
             ExceptionNumber = (byte)vector,
+            ExceptionHasErrorCode = errorCode is null ? (byte)0 : (byte)1,
+            ExceptionErrorCode = errorCode ?? 0,
             // Flags 0: the NMI, SIPI, shadow and SMM fields are left as they are.
             Flags = 0,
             NmiMasked = events.NmiMasked,
@@ -99,6 +107,43 @@ public sealed class EmulatorGapCover
             return RaiseException(vcpu, ref regs, DeviceNotAvailableVector, advance: 0);
         if ((vcpu.GetFpu().Fsw & FswErrorSummary) != 0)
             return (sregs.Cr0 & Cr0Ne) != 0 && RaiseException(vcpu, ref regs, FloatingPointErrorVector, advance: 0);
+        regs.Rip += (ulong)instruction.Length;
+        vcpu.SetRegisters(regs);
+        return true;
+    }
+
+    /// <summary>
+    /// ldmxcsr/stmxcsr (SDM vol. 2): #UD with CR0.EM set or CR4.OSFXSR clear, #NM with CR0.TS, #GP(0) for a
+    /// reserved MXCSR bit; MXCSR itself goes through KVM_GET_FPU/KVM_SET_FPU. An unreadable or unwritable
+    /// operand is left to stop the machine (the page fault it would raise is not ours to build).
+    /// </summary>
+    private static bool MxcsrAccess(VirtualCpu vcpu, IGuestMemory memory, ref Registers regs, in SpecialRegisters sregs, EmulatorGapInstruction instruction)
+    {
+        if (instruction.Operand is not { IsRegister: false } operand)
+            return false;
+        if ((sregs.Cr0 & Cr0Em) != 0 || (sregs.Cr4 & Cr4Osfxsr) == 0)
+            return RaiseException(vcpu, ref regs, InvalidOpcodeVector, advance: 0);
+        if ((sregs.Cr0 & Cr0Ts) != 0)
+            return RaiseException(vcpu, ref regs, DeviceNotAvailableVector, advance: 0);
+        ulong address = ModRmAddress.Linear(operand, regs, sregs, regs.Rip + (ulong)instruction.Length);
+        Span<byte> bytes = stackalloc byte[4];
+        var fpu = vcpu.GetFpu();
+        if (instruction.Kind == EmulatorGapKind.Ldmxcsr)
+        {
+            if (!VcpuLogicalMemory.TryRead(vcpu, memory, address, bytes))
+                return false;
+            uint value = BitConverter.ToUInt32(bytes);
+            if ((value & MxcsrReserved) != 0)
+                return RaiseException(vcpu, ref regs, GeneralProtectionVector, advance: 0, errorCode: 0);
+            fpu.Mxcsr = value;
+            vcpu.SetFpu(fpu);
+        }
+        else
+        {
+            BitConverter.TryWriteBytes(bytes, fpu.Mxcsr);
+            if (!VcpuLogicalMemory.TryWrite(vcpu, memory, address, bytes))
+                return false;
+        }
         regs.Rip += (ulong)instruction.Length;
         vcpu.SetRegisters(regs);
         return true;

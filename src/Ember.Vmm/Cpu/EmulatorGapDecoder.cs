@@ -92,6 +92,8 @@ public static class EmulatorGapDecoder
                     return null;
                 return (reg & 7) switch
                 {
+                    2 => new EmulatorGapInstruction(EmulatorGapKind.Ldmxcsr, i, 4, reg, operand),
+                    3 => new EmulatorGapInstruction(EmulatorGapKind.Stmxcsr, i, 4, reg, operand),
                     4 => new EmulatorGapInstruction(EmulatorGapKind.Xsave, i, 0, reg, operand),
                     5 => new EmulatorGapInstruction(EmulatorGapKind.Xrstor, i, 0, reg, operand),
                     _ => null,

@@ -22,6 +22,10 @@ public enum EmulatorGapKind
     Stac,
     /// <summary><c>cmpxchg16b m128</c> (REX.W 0F C7 /1).</summary>
     Cmpxchg16b,
+    /// <summary><c>ldmxcsr m32</c> (0F AE /2).</summary>
+    Ldmxcsr,
+    /// <summary><c>stmxcsr m32</c> (0F AE /3).</summary>
+    Stmxcsr,
     /// <summary><c>xsave m</c> (0F AE /4).</summary>
     Xsave,
     /// <summary><c>xrstor m</c> (0F AE /5).</summary>

@@ -21,6 +21,8 @@ public static class KvmPvmEmulatorGaps
             EmulatorGapKind.Clac => "clac",
             EmulatorGapKind.Stac => "stac",
             EmulatorGapKind.Cmpxchg16b => "cmpxchg16b",
+            EmulatorGapKind.Ldmxcsr => "ldmxcsr",
+            EmulatorGapKind.Stmxcsr => "stmxcsr",
             EmulatorGapKind.Xsave => "xsave",
             EmulatorGapKind.Xrstor => "xrstor",
             _ => null,

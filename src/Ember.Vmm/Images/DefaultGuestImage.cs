@@ -43,9 +43,11 @@ public static class DefaultGuestImage
     /// Added on a software KVM (kvm_pvm), whose emulator runs the guest kernel: `clearcpuid=` keeps the kernel
     /// from patching in popcnt (its alternatives) and from using SMAP's clac/stac at every user access, which
     /// the emulator lacks and CPUID masking cannot hide there (docs/host-quirks.md); `noxsave` keeps it on
-    /// fxsave, since xsave is not emulated either. Nothing of this is added on hardware KVM.
+    /// fxsave, since xsave is not emulated either. `nosoftlockup`: kernel code runs at a few million instructions
+    /// a second there, so the soft-lockup watchdog fires during ordinary boot work and only adds noise.
+    /// Nothing of this is added on hardware KVM.
     /// </summary>
-    public const string SoftwareKvmCommandLine = "clearcpuid=popcnt,smap noxsave";
+    public const string SoftwareKvmCommandLine = "clearcpuid=popcnt,smap noxsave nosoftlockup";
 
     /// <summary>
     /// The drivers the guest loads: virtio transports and the device drivers Ember offers. Whatever

@@ -19,6 +19,8 @@ public class EmulatorGapDecoderTests
     [InlineData("f3 48 0f b8 c7", EmulatorGapKind.Popcnt, 5)]
     [InlineData("f0 48 0f c7 0e", EmulatorGapKind.Cmpxchg16b, 5)]
     [InlineData("0f ae 27", EmulatorGapKind.Xsave, 3)]
+    [InlineData("0f ae 54 24 04 83", EmulatorGapKind.Ldmxcsr, 5)]
+    [InlineData("0f ae 5c 24 fc", EmulatorGapKind.Stmxcsr, 5)]
     [InlineData("48 0f ae 2f", EmulatorGapKind.Xrstor, 4)]
     public void DecodesEachGapWithItsLength(string code, EmulatorGapKind kind, int length)
     {
