@@ -16,10 +16,15 @@ namespace Ember.Sys;
 public sealed class EventLoop : IDisposable
 {
     private const ulong StopToken = 0;
+    private const ulong WakeToken = ulong.MaxValue;
     private const int BatchSize = 32;
 
     private readonly Epoll _epoll = new();
     private readonly EventFd _stop = new();
+    private readonly EventFd _wake = new();
+    private readonly object _pauseLock = new();
+    private bool _pauseRequested;
+    private bool _parked;
     private readonly Lock _dispatch = new();
     private readonly Dictionary<ulong, EventSubscription> _subscriptions = [];
     private ulong _nextToken = StopToken + 1;
@@ -27,7 +32,11 @@ public sealed class EventLoop : IDisposable
     private volatile bool _stopping;
     private long _handlerFailures;
 
-    public EventLoop() => _epoll.Add(_stop.Handle, EpollEvents.In, StopToken);
+    public EventLoop()
+    {
+        _epoll.Add(_stop.Handle, EpollEvents.In, StopToken);
+        _epoll.Add(_wake.Handle, EpollEvents.In, WakeToken);
+    }
 
     /// <summary>Handler calls that failed because something was torn down under them.</summary>
     public long HandlerFailures => Interlocked.Read(ref _handlerFailures);
@@ -96,12 +105,18 @@ public sealed class EventLoop : IDisposable
         while (!_stopping)
         {
             int count = _epoll.Wait(ready, timeoutMs: -1);
+            ParkWhilePaused();
             lock (_dispatch)
             {
                 for (int i = 0; i < count && !_stopping; i++)
                 {
                     if (ready[i].Token == StopToken)
                         continue;
+                    if (ready[i].Token == WakeToken)
+                    {
+                        _wake.Drain();
+                        continue;
+                    }
                     // Looked up under the lock: an event for a subscription removed since epoll_wait returned is dropped.
                     if (!_subscriptions.TryGetValue(ready[i].Token, out var subscription))
                         continue;
@@ -118,12 +133,79 @@ public sealed class EventLoop : IDisposable
         }
     }
 
+    /// <summary>True between <see cref="Pause"/> and <see cref="Resume"/>.</summary>
+    public bool IsPaused
+    {
+        get
+        {
+            lock (_pauseLock)
+                return _pauseRequested;
+        }
+    }
+
+    /// <summary>
+    /// Stops calling handlers until <see cref="Resume"/>: when this returns, no handler is running and none will
+    /// start (readiness that arrives meanwhile is served after the resume, since epoll is level-triggered).
+    /// Never call it from a handler. Returns false if the loop thread did not park within <paramref name="timeout"/>
+    /// (a handler that does not return); the pause still takes effect when that handler ends.
+    /// </summary>
+    public bool Pause(TimeSpan timeout)
+    {
+        if (IsLoopThread)
+            throw new InvalidOperationException("an event loop cannot pause itself from one of its handlers");
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        lock (_pauseLock)
+        {
+            _pauseRequested = true;
+            if (_thread is null || _stopping)
+                return true;
+        }
+        _wake.Signal();
+        lock (_pauseLock)
+        {
+            while (!_parked && !_stopping && _thread.IsAlive)
+            {
+                long left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                    return false;
+                Monitor.Wait(_pauseLock, (int)Math.Min(left, 50));
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Lets the loop call handlers again after <see cref="Pause"/>.</summary>
+    public void Resume()
+    {
+        lock (_pauseLock)
+        {
+            _pauseRequested = false;
+            Monitor.PulseAll(_pauseLock);
+        }
+    }
+
+    private void ParkWhilePaused()
+    {
+        lock (_pauseLock)
+        {
+            if (!_pauseRequested)
+                return;
+            _parked = true;
+            Monitor.PulseAll(_pauseLock);
+            while (_pauseRequested && !_stopping)
+                Monitor.Wait(_pauseLock);
+            _parked = false;
+        }
+    }
+
     /// <summary>Stops the loop and waits for its thread (unless called from a handler).</summary>
     public void Dispose()
     {
         if (_stopping)
             return;
         _stopping = true;
+        lock (_pauseLock)
+            Monitor.PulseAll(_pauseLock);
         _stop.Signal();
         if (_thread is not null && !IsLoopThread)
             _thread.Join();
@@ -131,5 +213,6 @@ public sealed class EventLoop : IDisposable
             _subscriptions.Clear();
         _epoll.Dispose();
         _stop.Dispose();
+        _wake.Dispose();
     }
 }

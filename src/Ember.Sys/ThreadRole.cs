@@ -15,8 +15,10 @@ public enum ThreadRole
     /// <summary>The event loop that serves the machine's host timers (PIT, kicks, retries).</summary>
     Timers,
 
-    /// <summary>The control plane (REST API, controller).</summary>
+    /// <summary>The control plane's HTTP server (REST API).</summary>
     Api,
+    /// <summary>The controller: the one thread that carries out lifecycle and configuration commands, in order.</summary>
+    Controller,
 
     /// <summary>Reads the host terminal for the guest's serial console.</summary>
     ConsoleInput,

@@ -97,4 +97,66 @@ public sealed class EventLoopTests
         using var eventFd = new EventFd();
         Assert.Throws<ObjectDisposedException>(() => loop.Subscribe(eventFd.Handle, EpollEvents.In, _ => { }));
     }
+
+    [Fact]
+    public void APausedLoopCallsNoHandlerAndServesWhatBecameReadyOnceResumed()
+    {
+        using var loop = new EventLoop();
+        using var eventFd = new EventFd();
+        int calls = 0;
+        using var called = new ManualResetEventSlim();
+        using var subscription = loop.Subscribe(eventFd.Handle, EpollEvents.In, _ =>
+        {
+            eventFd.Drain();
+            Interlocked.Increment(ref calls);
+            called.Set();
+        });
+        loop.Start(ThreadRole.DeviceIo);
+        Assert.True(loop.Pause(SafetyNet), "the loop parks");
+        Assert.True(loop.IsPaused);
+        eventFd.Signal();
+        Thread.Sleep(100);
+        Assert.Equal(0, Volatile.Read(ref calls));
+        loop.Resume();
+        Assert.True(called.Wait(SafetyNet, TestContext.Current.CancellationToken), "the readiness that came while paused is served after the resume");
+        Assert.False(loop.IsPaused);
+    }
+
+    [Fact]
+    public async Task PauseWaitsForARunningHandlerToReturn()
+    {
+        using var loop = new EventLoop();
+        using var eventFd = new EventFd();
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int running = 0;
+        using var subscription = loop.Subscribe(eventFd.Handle, EpollEvents.In, _ =>
+        {
+            Interlocked.Increment(ref running);
+            entered.Set();
+            release.Wait(SafetyNet);
+            eventFd.Drain();
+            Interlocked.Decrement(ref running);
+        });
+        loop.Start(ThreadRole.DeviceIo);
+        eventFd.Signal();
+        Assert.True(entered.Wait(SafetyNet, TestContext.Current.CancellationToken));
+        var pause = Task.Run(() => loop.Pause(SafetyNet), TestContext.Current.CancellationToken);
+        var first = await Task.WhenAny(pause, Task.Delay(100, TestContext.Current.CancellationToken));
+        Assert.NotSame(pause, first);
+        release.Set();
+        Assert.True(await pause.WaitAsync(SafetyNet, TestContext.Current.CancellationToken));
+        Assert.Equal(0, Volatile.Read(ref running));
+        loop.Resume();
+    }
+
+    [Fact]
+    public async Task DisposingAPausedLoopEndsItsThread()
+    {
+        var loop = new EventLoop();
+        loop.Start(ThreadRole.DeviceIo);
+        Assert.True(loop.Pause(SafetyNet));
+        var dispose = Task.Run(loop.Dispose, TestContext.Current.CancellationToken);
+        await dispose.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+    }
 }

@@ -32,6 +32,9 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     /// <summary>How long <see cref="InjectNmi"/> waits for the vCPU threads to pause and deliver.</summary>
     private static readonly TimeSpan NmiDeliveryTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long <see cref="Pause"/> waits for every vCPU to leave KVM_RUN and the device threads to go idle.</summary>
+    private static readonly TimeSpan PauseTimeout = TimeSpan.FromSeconds(10);
+
     private readonly KvmSystem _kvm;
     private readonly VirtualMachine _vm;
     private readonly MmapGuestMemory _memory;
@@ -44,8 +47,13 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     private readonly ILogger _logger;
     private readonly ManualResetEventSlim _stopped = new();
     private readonly object _haltLock = new();
+    private readonly List<Thread> _vcpuThreads = [];
+    private readonly TaskCompletionSource<MachineExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private VcpuPauseGate _pauseGate = null!;
+    private VmLifecycle _lifecycle = null!;
     private MachineExit? _exit;
     private int _stopRequested;
+    private int _vcpuThreadsRunning;
     private bool _started;
 
     private MicroVm(MachineConfig config, ISerialOutput console, ILoggerFactory loggerFactory, long startTimestamp)
@@ -80,6 +88,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
                 RegisterInKernelSinks();
 
             CreateVcpus();
+            _lifecycle = new VmLifecycle(_pauseGate, KickAndWakeAll, [Virtio.IoLoop]);
             Boot();
         }
         catch
@@ -125,6 +134,12 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     public event Action<TimeSpan>? BootTimeReported;
 
     public bool StopRequested => Volatile.Read(ref _stopRequested) != 0;
+
+    /// <summary>NotStarted, Running, Paused or Stopped.</summary>
+    public VmState State => _lifecycle.State;
+
+    /// <summary>Completes with how the machine ended, once every vCPU thread has finished.</summary>
+    public Task<MachineExit> Exited => _exited.Task;
 
     /// <summary>
     /// What Ember finished for a software KVM's emulator (int3, ud2, clac/stac, popcnt), or null where that is off
@@ -205,6 +220,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
         var masked = maskNames.Select(name => CpuidFeature.TryFind(name, out var f)
             ? f
             : throw new MachineConfigurationException($"unknown CPUID feature '{name}' in --cpuid-mask")).ToList();
+        _pauseGate = new VcpuPauseGate(Config.VcpuCount);
         for (uint id = 0; id < Config.VcpuCount; id++)
         {
             var vcpu = _vm.CreateVcpu(id);
@@ -213,7 +229,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             VcpuInitializer.ConfigureMsrs(vcpu);
             VcpuInitializer.ConfigureFpu(vcpu);
             _interrupts.ConfigureVcpu(vcpu);
-            _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger, EmulatorGaps));
+            _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger, _pauseGate, EmulatorGaps));
         }
         VirtualCpu.PrepareKickSignal();
     }
@@ -242,21 +258,68 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     /// <summary>Runs the vCPUs until the guest powers off, resets, or something stops the machine.</summary>
     public MachineExit Run()
     {
-        if (_started)
-            throw new InvalidOperationException("a MicroVm runs once");
-        _started = true;
-        _interrupts.Start();
-        var threads = _runners
-            .Select(runner => VmmThreads.Start(ThreadRole.Vcpu, runner.Vcpu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), runner.Run, maxStackSize: 256 * 1024))
-            .ToList();
+        Start();
+        return WaitForExit();
+    }
+
+    /// <summary>
+    /// Starts one thread per vCPU and returns at once (NotStarted → Running); <see cref="Exited"/> or
+    /// <see cref="WaitForExit"/> tell when and how the machine ended. Throws <see cref="VmStateException"/> if it was started before.
+    /// </summary>
+    public void Start()
+    {
+        _lifecycle.Start(() =>
+        {
+            _started = true;
+            _interrupts.Start();
+            _vcpuThreadsRunning = _runners.Count;
+            foreach (var runner in _runners)
+            {
+                _vcpuThreads.Add(VmmThreads.Start(ThreadRole.Vcpu, runner.Vcpu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), () =>
+                {
+                    try
+                    {
+                        runner.Run();
+                    }
+                    finally
+                    {
+                        if (Interlocked.Decrement(ref _vcpuThreadsRunning) == 0)
+                            _exited.TrySetResult(Volatile.Read(ref _exit) ?? new MachineExit(MachineStopReason.InternalError, "every vCPU thread ended without a stop"));
+                    }
+                }, maxStackSize: 256 * 1024));
+            }
+        });
+    }
+
+    /// <summary>Blocks until the machine has stopped and every vCPU thread has ended; returns how it ended.</summary>
+    public MachineExit WaitForExit()
+    {
+        if (!_started)
+            throw new VmStateException(VmState.NotStarted, "the machine has not been started");
         _stopped.Wait();
         KickAll();
-        foreach (var thread in threads)
+        foreach (var thread in _vcpuThreads)
         {
             while (!thread.Join(TimeSpan.FromMilliseconds(50)))
                 KickAll();
         }
         return _exit!;
+    }
+
+    /// <summary>
+    /// Pauses a running machine (Running → Paused): returns once every vCPU is out of KVM_RUN and parked and the
+    /// device I/O threads are idle. Throws <see cref="VmStateException"/> in any other state and
+    /// <see cref="TimeoutException"/> (the machine keeps running) if a vCPU does not leave KVM_RUN in time.
+    /// </summary>
+    public void Pause() => _lifecycle.Pause(PauseTimeout);
+
+    /// <summary>Resumes a paused machine (Paused → Running) exactly where it stopped.</summary>
+    public void Resume() => _lifecycle.Resume();
+
+    private void KickAndWakeAll()
+    {
+        KickAll();
+        WakeHalted();
     }
 
     /// <summary>Asks the machine to stop from the host side (Ctrl-A X, API, embedding program).</summary>
@@ -267,6 +330,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
         if (Interlocked.CompareExchange(ref _exit, exit, null) is not null)
             return;
         Volatile.Write(ref _stopRequested, 1);
+        _lifecycle?.MarkStopped();
         _stopped.Set();
         KickAll();
         lock (_haltLock)
@@ -282,20 +346,31 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     void IMachineLifecycle.WaitForInterrupt(VirtualCpu vcpu)
     {
         var runner = _runners[(int)vcpu.Id];
-        lock (_haltLock)
+        if (!_interrupts.InjectsFromUserSpace)
         {
-            if (!_interrupts.InjectsFromUserSpace)
+            lock (_haltLock)
             {
                 if (!StopRequested)
                     Monitor.Wait(_haltLock, TimeSpan.FromMilliseconds(10));
-                return;
             }
-            // No in-kernel LAPIC: KVM has already stepped past the HLT, so staying out of KVM_RUN is the halt.
-            // The CPU resumes on an enabled interrupt (IF set) or an NMI (Intel SDM vol. 2A, HLT); an NMI
-            // arrives here as paused work. The PIC's rising INT and InjectNmi pulse this monitor while
-            // holding it, after changing what the condition reads, so no wake-up falls between check and wait.
-            while (!StopRequested && !runner.HasPendingWork && !(vcpu.InterruptFlag && _interrupts.HasPendingInterrupt(vcpu)))
-                Monitor.Wait(_haltLock, HaltRecheckInterval);
+            return;
+        }
+        while (true)
+        {
+            lock (_haltLock)
+            {
+                // No in-kernel LAPIC: KVM has already stepped past the HLT, so staying out of KVM_RUN is the halt.
+                // The CPU resumes on an enabled interrupt (IF set) or an NMI (Intel SDM vol. 2A, HLT); an NMI
+                // arrives here as paused work. The PIC's rising INT and InjectNmi pulse this monitor while
+                // holding it, after changing what the condition reads, so no wake-up falls between check and wait.
+                while (!StopRequested && !runner.HasPendingWork && !_pauseGate.IsClosed
+                       && !(vcpu.InterruptFlag && _interrupts.HasPendingInterrupt(vcpu)))
+                    Monitor.Wait(_haltLock, HaltRecheckInterval);
+            }
+            if (StopRequested || !_pauseGate.IsClosed)
+                return;
+            // Paused while halted: park here and go on halting after the resume, as the guest expects.
+            runner.ParkWhilePaused();
         }
     }
 
@@ -340,6 +415,9 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     {
         if (_started && !StopRequested)
             RequestStop("disposed");
+        // Started with Start(): the vCPU threads must be gone before their vCPUs and guest memory are.
+        if (_started)
+            WaitForExit();
         // The timer loop first, then the interrupt controller: timers kick vCPUs and must stop before their run pages go.
         _timers.Dispose();
         Virtio?.Dispose();

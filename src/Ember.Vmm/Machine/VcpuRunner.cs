@@ -21,6 +21,7 @@ internal sealed class VcpuRunner(
     IGuestMemory memory,
     IMachineLifecycle lifecycle,
     ILogger logger,
+    VcpuPauseGate pauseGate,
     EmulatorGapCover? gapCover = null)
 {
     private const int InstructionBytesShown = 16;
@@ -65,9 +66,14 @@ internal sealed class VcpuRunner(
             }
         }, () => done.TrySetCanceled()));
         if (Volatile.Read(ref _finished) != 0)
+        {
             CancelPausedWork();
+        }
         else
+        {
             vcpu.Kick();
+            pauseGate.Wake();
+        }
         return done.Task;
     }
 
@@ -93,6 +99,7 @@ internal sealed class VcpuRunner(
         {
             while (!lifecycle.StopRequested)
             {
+                ParkWhilePaused();
                 RunPausedWork();
                 if (interrupts.InjectsFromUserSpace)
                     interrupts.BeforeRun(vcpu);
@@ -112,7 +119,16 @@ internal sealed class VcpuRunner(
         {
             Volatile.Write(ref _finished, 1);
             CancelPausedWork();
+            pauseGate.Leave();
         }
+    }
+
+    /// <summary>While the machine is paused, this thread stays here, out of KVM_RUN, serving only its queued work.</summary>
+    internal void ParkWhilePaused()
+    {
+        // Checked here first: the exit path passes this on every turn and must not allocate the delegates.
+        if (pauseGate.IsClosed)
+            pauseGate.ParkWhileClosed(() => lifecycle.StopRequested, () => HasPendingWork, RunPausedWork);
     }
 
     private void RunPausedWork()

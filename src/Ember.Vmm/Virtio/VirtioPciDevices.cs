@@ -63,6 +63,9 @@ public sealed class VirtioPciDevices : IDisposable
         }
     }
 
+    /// <summary>The device I/O thread's loop (quiesced while the machine is paused).</summary>
+    internal EventLoop IoLoop => _io;
+
     /// <summary>The virtio-pci functions, in slot order.</summary>
     public IReadOnlyList<VirtioPciFunction> Functions => _functions;
 
