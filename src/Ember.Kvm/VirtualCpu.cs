@@ -19,6 +19,7 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
     private readonly byte* _run;
     private readonly int _runSize;
     private nuint _runningThread;
+    private readonly Lock _kickLock = new();
     private nuint _signalMaskThread;
 
     internal VirtualCpu(FileDescriptorHandle handle, uint id, int mmapSize) : base(handle)
@@ -66,7 +67,8 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
         VcpuKickSignal.BlockOnCurrentThread();
         SetSignalMask(VcpuKickSignal.CurrentMaskWithKickUnblocked());
         _signalMaskThread = self;
-        Volatile.Write(ref _runningThread, self);
+        lock (_kickLock)
+            _runningThread = self;
     }
 
     /// <summary>KVM_SET_SIGNAL_MASK: the signal mask in force while this vCPU is inside KVM_RUN (kernel sigset format).</summary>
@@ -87,9 +89,23 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
     {
         int signal = VcpuKickSignal.Number;
         ImmediateExit = true;
-        nuint thread = Volatile.Read(ref _runningThread);
-        if (thread != 0)
-            Libc.PthreadKill(thread, signal);
+        // Under the lock that DetachThread takes: pthread_kill on a thread that has ended is undefined (it can crash).
+        lock (_kickLock)
+        {
+            nuint thread = _runningThread;
+            if (thread != 0)
+                Libc.PthreadKill(thread, signal);
+        }
+    }
+
+    /// <summary>
+    /// The vCPU's thread is about to end: kicks no longer signal it (only set immediate_exit). Call it on that
+    /// thread, last thing before it returns.
+    /// </summary>
+    public void DetachThread()
+    {
+        lock (_kickLock)
+            _runningThread = 0;
     }
 
     /// <summary>Installs the kick signal handler; call once before vCPU threads start so Kick never races the install.</summary>

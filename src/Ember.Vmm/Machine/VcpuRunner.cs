@@ -90,6 +90,7 @@ internal sealed class VcpuRunner(
         finally
         {
             AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart;
+            vcpu.DetachThread();
         }
     }
 
