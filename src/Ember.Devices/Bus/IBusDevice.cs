@@ -4,7 +4,7 @@ namespace Ember.Devices.Bus;
 /// A device as the PIO or MMIO bus sees it. Offsets are relative to the base the device was
 /// registered at, so a device never knows its port number or MMIO address.
 /// Guest accesses never throw: an unknown offset or unsupported width reads as zero
-/// (the caller clears <paramref name="data"/> first) and a write to it is dropped.
+/// (the caller clears the read buffer first) and a write to it is dropped.
 /// </summary>
 public interface IBusDevice
 {

@@ -1,5 +1,7 @@
 using Ember.Devices.Bus;
 
+using Ember.Devices.Interrupts;
+
 namespace Ember.Devices.Legacy;
 
 /// <summary>
@@ -15,11 +17,15 @@ namespace Ember.Devices.Legacy;
 /// one-byte views <see cref="DataPort"/> and <see cref="StatusCommandPort"/> instead.
 /// </para>
 /// <para>
-/// No keyboard or mouse is attached and the controller raises no interrupts: controller
-/// responses are read by polling the status register (as Linux's i8042_command does), bytes
-/// written to the keyboard or the mouse (0xD4) are dropped and counted.
+/// No keyboard or mouse is attached: controller responses are read by polling the status register
+/// (as Linux's i8042_command does), bytes written to the keyboard or the mouse (0xD4) are dropped
+/// and counted. The host can press keys, though: <see cref="PressCtrlAltDel"/> queues the key
+/// sequence a keyboard would send and the controller hands it to the guest byte by byte with IRQ 1,
+/// in scan code set 1 while the command byte asks for translation (bit 6, as a BIOS and Linux leave
+/// it) and in set 2 otherwise.
 /// </para>
-/// Threat model: one byte of pending-command state and one output byte, so nothing grows;
+/// Threat model: one byte of pending-command state, one output byte and a host-filled key queue of
+/// at most <see cref="MaximumQueuedKeyBytes"/> bytes, so nothing grows with guest input;
 /// unknown commands, odd widths and other offsets are dropped and counted; the only host
 /// effect a guest can cause is a reset request, which a guest can always cause anyway.
 /// </summary>
@@ -39,7 +45,9 @@ public sealed class I8042Controller : IBusDevice
     private const byte StatusAuxOutputBufferFull = 0x20;
 
     // Controller command byte ("configuration byte") bits.
+    private const byte CommandByteKeyboardInterrupt = 0x01;
     private const byte CommandByteSystemFlag = 0x04;
+    private const byte CommandByteTranslate = 0x40;
     private const byte CommandByteKeyboardDisabled = 0x10;
     private const byte CommandByteAuxDisabled = 0x20;
     /// <summary>Keyboard interrupt enabled, system flag (POST passed), scan-code translation, as a BIOS leaves it.</summary>
@@ -75,6 +83,16 @@ public sealed class I8042Controller : IBusDevice
     /// <summary>No controller command is waiting for a data byte.</summary>
     private const byte NoPendingCommand = 0;
 
+    /// <summary>Keys the host may have queued and the guest not yet read; further presses are refused.</summary>
+    public const int MaximumQueuedKeyBytes = 32;
+
+    // Ctrl, Alt and Delete pressed, then released (IBM PC scan code sets 1 and 2).
+    private static readonly byte[] CtrlAltDelSet1 = [0x1D, 0x38, 0xE0, 0x53, 0xE0, 0xD3, 0xB8, 0x9D];
+    private static readonly byte[] CtrlAltDelSet2 = [0x14, 0x11, 0xE0, 0x71, 0xE0, 0xF0, 0x71, 0xF0, 0x11, 0xF0, 0x14];
+
+    private readonly Queue<byte> _keys = new();
+    private readonly IInterruptLine? _keyboardInterrupt;
+
     private readonly Lock _lock = new();
     private byte _commandByte = InitialCommandByte;
     private byte _outputPort = InitialOutputPort;
@@ -86,8 +104,9 @@ public sealed class I8042Controller : IBusDevice
     private long _unhandledAccesses;
     private long _droppedDeviceBytes;
 
-    public I8042Controller()
+    public I8042Controller(IInterruptLine? keyboardInterrupt = null)
     {
+        _keyboardInterrupt = keyboardInterrupt;
         DataPort = new BusDeviceWindow(this, DataPortOffset, 1);
         StatusCommandPort = new BusDeviceWindow(this, StatusCommandPortOffset, 1);
     }
@@ -114,18 +133,56 @@ public sealed class I8042Controller : IBusDevice
             Interlocked.Increment(ref _unhandledAccesses);
             return;
         }
+        bool raise;
         lock (_lock)
         {
             if (offset == StatusCommandPortOffset)
             {
                 data[0] = StatusLocked();
-                return;
+                raise = FeedKeyLocked();
             }
-            // Reading the data port empties the output buffer; an empty buffer repeats the last byte, as the chip does.
-            data[0] = _outputBuffer;
-            _outputBufferFull = false;
-            _outputFromAux = false;
+            else
+            {
+                // Reading the data port empties the output buffer; an empty buffer repeats the last byte, as the chip does.
+                data[0] = _outputBuffer;
+                _outputBufferFull = false;
+                _outputFromAux = false;
+                raise = FeedKeyLocked();
+            }
         }
+        // IRQ 1 is edge-triggered on the ISA bus: one edge per byte handed over.
+        if (raise)
+            _keyboardInterrupt?.Pulse();
+    }
+
+    /// <summary>
+    /// The host presses Ctrl+Alt+Del (and releases the keys), as Firecracker's SendCtrlAltDel does: the guest's
+    /// keyboard driver sees the three-finger salute (Linux reboots). False when the queue of unread keys is full.
+    /// </summary>
+    public bool PressCtrlAltDel()
+    {
+        bool raise;
+        lock (_lock)
+        {
+            byte[] sequence = (_commandByte & CommandByteTranslate) != 0 ? CtrlAltDelSet1 : CtrlAltDelSet2;
+            if (_keys.Count + sequence.Length > MaximumQueuedKeyBytes)
+                return false;
+            foreach (byte code in sequence)
+                _keys.Enqueue(code);
+            raise = FeedKeyLocked();
+        }
+        if (raise)
+            _keyboardInterrupt?.Pulse();
+        return true;
+    }
+
+    /// <summary>Moves the next queued key byte into an empty output buffer; true when that should raise IRQ 1.</summary>
+    private bool FeedKeyLocked()
+    {
+        if (_outputBufferFull || _keys.Count == 0 || (_commandByte & CommandByteKeyboardDisabled) != 0)
+            return false;
+        PutOutputLocked(_keys.Dequeue(), fromAux: false);
+        return (_commandByte & CommandByteKeyboardInterrupt) != 0;
     }
 
     public void Write(ulong offset, ReadOnlySpan<byte> data)
@@ -135,13 +192,17 @@ public sealed class I8042Controller : IBusDevice
             Interlocked.Increment(ref _unhandledAccesses);
             return;
         }
-        bool reset;
+        bool reset, raise;
         lock (_lock)
         {
             reset = offset == StatusCommandPortOffset
                 ? WriteCommandLocked(data[0])
                 : WriteDataLocked(data[0]);
+            // Enabling the keyboard (0xAE, or a new command byte) lets queued keys through.
+            raise = FeedKeyLocked();
         }
+        if (raise)
+            _keyboardInterrupt?.Pulse();
         if (reset)
             ResetRequested?.Invoke();
     }

@@ -19,7 +19,7 @@ internal sealed class PlatformDevices
         Serial = new Serial16550(console, interrupts.IsaLine(Layout.Com1Irq));
         pio.Register(Layout.Com1Port, Serial16550.Length, Serial);
 
-        Keyboard = new I8042Controller();
+        Keyboard = new I8042Controller(interrupts.IsaLine(Layout.I8042KeyboardIrq));
         pio.Register(Layout.I8042DataPort, 1, Keyboard.DataPort);
         pio.Register(Layout.I8042CommandPort, 1, Keyboard.StatusCommandPort);
 
