@@ -6,13 +6,13 @@ set -euo pipefail
 purpose=${1:-test}
 packages=(gcc libc6-dev linux-libc-dev)
 case "$purpose" in
-  test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64 iproute2) ;;
+  test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64 iproute2 curl) ;;
   run) packages+=(busybox-static linux-image-cloud-amd64) ;;
   bench) packages+=(qemu-system-x86 time python3-matplotlib binutils) ;;
 esac
 nested_qemu=0
 if [ "${2:-}" = nested ]; then
-  packages+=(e2fsprogs linux-image-cloud-amd64 busybox-static socat)
+  packages+=(e2fsprogs linux-image-cloud-amd64 busybox-static socat curl)
   # The nested test VM wants QEMU 10 (bookworm-backports) where Debian 12's own is 7.2: with 7.2's emulated
   # AMD-V the nested VM froze in 2 of 3 CI-like runs (docs/host-quirks.md, "A frozen L1").
   installed=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || true)

@@ -12,6 +12,7 @@ internal static class EmberCommandLine
         root.Subcommands.Add(BuildDoctor());
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(ImageCommand.Build());
+        FirecrackerMode.AddTo(root);
         return root;
     }
 

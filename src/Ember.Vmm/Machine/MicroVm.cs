@@ -24,7 +24,7 @@ namespace Ember.Vmm.Machine;
 /// MachineExit exit = vm.Run();
 /// </code>
 /// </summary>
-public sealed class MicroVm : IDisposable, IMachineLifecycle
+public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
 {
     /// <summary>A halted vCPU re-checks its wake-up condition at least this often, whatever wakes it.</summary>
     private static readonly TimeSpan HaltRecheckInterval = TimeSpan.FromMilliseconds(100);
@@ -54,6 +54,7 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
     private MachineExit? _exit;
     private int _stopRequested;
     private int _vcpuThreadsRunning;
+    private int _disposed;
     private bool _started;
 
     private MicroVm(MachineConfig config, ISerialOutput console, ILoggerFactory loggerFactory, long startTimestamp)
@@ -111,6 +112,52 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
             throw new MachineConfigurationException(problem);
         return new MicroVm(config, console, loggerFactory ?? NullLoggerFactory.Instance, startTimestamp ?? Stopwatch.GetTimestamp());
     }
+
+    /// <summary>
+    /// Builds and starts a machine off the caller's thread, with its console as a <see cref="GuestConsoleStream"/>
+    /// (<see cref="Console"/>): <c>await using var vm = await MicroVm.StartAsync(config);</c>
+    /// </summary>
+    public static Task<MicroVm> StartAsync(MachineConfig config, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long start = Stopwatch.GetTimestamp();
+        return Task.Run(() =>
+        {
+            var console = new GuestConsoleStream();
+            var vm = Create(config, console, loggerFactory, start);
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                vm.Console = console;
+                console.Attach(vm);
+                vm.Start();
+                return vm;
+            }
+            catch
+            {
+                vm.Dispose();
+                throw;
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>The guest console as a stream, for a machine started with <see cref="StartAsync"/>; null otherwise.</summary>
+    public GuestConsoleStream? Console { get; private set; }
+
+    /// <summary><see cref="Pause"/> off the caller's thread.</summary>
+    public Task PauseAsync() => Task.Run(Pause);
+
+    /// <summary><see cref="Resume"/> off the caller's thread.</summary>
+    public Task ResumeAsync() => Task.Run(Resume);
+
+    /// <summary><see cref="InjectNmi"/> off the caller's thread.</summary>
+    public Task<bool> InjectNmiAsync() => Task.Run(InjectNmi);
+
+    /// <summary><see cref="SendCtrlAltDel"/> off the caller's thread.</summary>
+    public Task<bool> SendCtrlAltDelAsync() => Task.Run(SendCtrlAltDel);
+
+    /// <summary>Stops the machine if it runs, then releases its threads, fds and memory, off the caller's thread.</summary>
+    public ValueTask DisposeAsync() => new(Task.Run(Dispose));
 
     public MachineConfig Config { get; }
 
@@ -404,6 +451,19 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
         return delivered;
     }
 
+    /// <summary>
+    /// Presses Ctrl+Alt+Del on the i8042 keyboard (Firecracker's SendCtrlAltDel): a Linux guest reboots, which
+    /// ends the machine. False when the guest has not read the keys of an earlier press yet.
+    /// </summary>
+    public bool SendCtrlAltDel()
+    {
+        if (State != VmState.Running)
+            throw new VmStateException(State, "Ctrl+Alt+Del needs a running machine");
+        bool queued = _devices.Keyboard.PressCtrlAltDel();
+        WakeHalted();
+        return queued;
+    }
+
     /// <summary>Wakes vCPUs halted in user space (called by the user-space PIC when its output rises).</summary>
     internal void WakeHalted()
     {
@@ -413,6 +473,8 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         if (_started && !StopRequested)
             RequestStop("disposed");
         // Started with Start(): the vCPU threads must be gone before their vCPUs and guest memory are.
@@ -430,5 +492,6 @@ public sealed class MicroVm : IDisposable, IMachineLifecycle
         _kvm.Dispose();
         _memory?.Dispose();
         _stopped.Dispose();
+        Console?.Complete();
     }
 }

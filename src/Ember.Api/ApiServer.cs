@@ -1,0 +1,125 @@
+using Ember.Sys;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Ember.Api;
+
+/// <summary>
+/// The REST API's HTTP/1.1 server: Kestrel on a Unix socket (the slim, AOT-safe host), every request handed to
+/// <see cref="FirecrackerApi"/> without routing machinery. A body over the payload limit is a 400, as in
+/// Firecracker; each connection is served on its own, so one slow client cannot hold up another (only commands
+/// to the one machine wait for each other, on the controller).
+/// </summary>
+public sealed class ApiServer : IAsyncDisposable
+{
+    /// <summary>Firecracker's default for --http-api-max-payload-size.</summary>
+    public const long DefaultMaxPayloadSize = 51200;
+
+    private readonly WebApplication _app;
+
+    private ApiServer(WebApplication app, string socketPath)
+    {
+        _app = app;
+        SocketPath = socketPath;
+    }
+
+    public string SocketPath { get; }
+
+    /// <summary>
+    /// Listens on <paramref name="socketPath"/> (a stale socket there is replaced; anything else is refused with
+    /// <see cref="SystemCallException"/>) and serves <paramref name="api"/> until disposed.
+    /// </summary>
+    public static async Task<ApiServer> StartAsync(FirecrackerApi api, string socketPath, long maxPayloadSize = DefaultMaxPayloadSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPayloadSize, 1);
+        UnixListener.ClaimPath(socketPath);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "ember" });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.ListenUnixSocket(socketPath, listen => listen.Protocols = HttpProtocols.Http1);
+            // Kestrel's own cap is the backstop; the handler answers an oversized body with Firecracker's 400 first.
+            kestrel.Limits.MaxRequestBodySize = maxPayloadSize + 1;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.MaxConcurrentConnections = 1024;
+        });
+        var app = builder.Build();
+        app.Run(context => ServeAsync(context, api, maxPayloadSize));
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new SystemCallException("bind", Errno.EADDRINUSE, $"cannot listen on {socketPath}: {e.Message}");
+        }
+        return new ApiServer(app, socketPath);
+    }
+
+    private static async Task ServeAsync(HttpContext context, FirecrackerApi api, long maxPayloadSize)
+    {
+        var request = context.Request;
+        ApiResponse response;
+        if (request.ContentLength > maxPayloadSize)
+        {
+            response = FirecrackerApi.Fault(TooLarge(request.ContentLength.Value, maxPayloadSize));
+        }
+        else
+        {
+            var body = await ReadBodyAsync(request, maxPayloadSize, context.RequestAborted).ConfigureAwait(false);
+            response = body is null
+                ? FirecrackerApi.Fault(TooLarge(null, maxPayloadSize))
+                : await api.HandleAsync(request.Method, request.Path.Value ?? "/", body).ConfigureAwait(false);
+        }
+        context.Response.StatusCode = response.StatusCode;
+        if (response.Body is { } bytes)
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = bytes.Length;
+            await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private static string TooLarge(long? size, long limit) =>
+        $"Request payload{(size is { } n ? $" with size {n}" : "")} is larger than the limit of {limit} allowed by server (--http-api-max-payload-size)";
+
+    /// <summary>The whole body, or null when it is longer than the limit (read no further than limit + 1 bytes).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        try
+        {
+            while (true)
+            {
+                int read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                    return buffer.ToArray();
+                if (buffer.Length + read > limit)
+                    return null;
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        // Kestrel leaves its socket file behind; remove it if it is still a socket.
+        if (HostFile.Inspect(SocketPath).Kind == HostFileKind.Socket)
+            File.Delete(SocketPath);
+    }
+}

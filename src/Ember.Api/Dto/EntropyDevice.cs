@@ -1,0 +1,7 @@
+namespace Ember.Api.Dto;
+
+/// <summary>Firecracker's EntropyDevice.</summary>
+public sealed class EntropyDevice
+{
+    public RateLimiter? RateLimiter { get; set; }
+}

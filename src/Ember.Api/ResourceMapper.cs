@@ -1,0 +1,123 @@
+using Ember.Api.Dto;
+using Ember.Vmm.Control;
+
+namespace Ember.Api;
+
+/// <summary>From Firecracker's bodies to Ember's resource records and back; what Ember cannot do yet is refused here, by field.</summary>
+internal static class ResourceMapper
+{
+    public static BootSourceConfig ToBootSource(BootSource body) => new(body.KernelImagePath, body.BootArgs, body.InitrdPath);
+
+    /// <summary>PUT: vcpu_count and mem_size_mib are required, everything else goes back to its default.</summary>
+    public static MachineSizeConfig ToMachineSize(MachineConfiguration body)
+    {
+        if (body.VcpuCount is null)
+            throw new ApiRequestException("vcpu_count: missing (a required field)");
+        if (body.MemSizeMib is null)
+            throw new ApiRequestException("mem_size_mib: missing (a required field)");
+        return Apply(new MachineSizeConfig(), body);
+    }
+
+    /// <summary>PATCH: only the fields given change.</summary>
+    public static MachineSizeConfig Apply(MachineSizeConfig current, MachineConfiguration body)
+    {
+        if (body.GdbSocketPath is not null)
+            throw new ApiRequestException("gdb_socket_path: Ember has no GDB stub yet");
+        return current with
+        {
+            VcpuCount = body.VcpuCount ?? current.VcpuCount,
+            MemSizeMib = body.MemSizeMib ?? current.MemSizeMib,
+            Smt = body.Smt ?? current.Smt,
+            TrackDirtyPages = body.TrackDirtyPages ?? current.TrackDirtyPages,
+            HugePages = body.HugePages ?? current.HugePages,
+            CpuTemplate = body.CpuTemplate ?? current.CpuTemplate,
+        };
+    }
+
+    public static MachineConfiguration FromMachineSize(MachineSizeConfig size) => new()
+    {
+        VcpuCount = size.VcpuCount,
+        MemSizeMib = size.MemSizeMib,
+        Smt = size.Smt,
+        TrackDirtyPages = size.TrackDirtyPages,
+        HugePages = size.HugePages,
+        CpuTemplate = size.CpuTemplate,
+    };
+
+    public static DriveResource ToDrive(Drive body)
+    {
+        if (body.Socket is not null)
+            throw new ApiRequestException("socket: Ember has no vhost-user-block backend; give path_on_host and is_read_only for a virtio-block drive");
+        if (body.PathOnHost is null)
+            throw new ApiRequestException("path_on_host: missing (required for a virtio-block drive)");
+        if (body.IsReadOnly is null)
+            throw new ApiRequestException("is_read_only: missing (required for a virtio-block drive)");
+        RefuseRateLimiter("rate_limiter", body.RateLimiter);
+        return new DriveResource
+        {
+            DriveId = body.DriveId,
+            PathOnHost = body.PathOnHost,
+            IsRootDevice = body.IsRootDevice,
+            IsReadOnly = body.IsReadOnly.Value,
+            Partuuid = body.Partuuid,
+            CacheType = body.CacheType ?? "Unsafe",
+            IoEngine = body.IoEngine ?? "Sync",
+        };
+    }
+
+    public static Drive FromDrive(DriveResource drive) => new()
+    {
+        DriveId = drive.DriveId,
+        PathOnHost = drive.PathOnHost,
+        IsRootDevice = drive.IsRootDevice,
+        IsReadOnly = drive.IsReadOnly,
+        Partuuid = drive.Partuuid,
+        CacheType = drive.CacheType,
+        IoEngine = drive.IoEngine,
+    };
+
+    public static LoggerResource ToLogger(Logger body) => new()
+    {
+        LogPath = body.LogPath,
+        Level = body.Level ?? "Info",
+        ShowLevel = body.ShowLevel ?? false,
+        ShowLogOrigin = body.ShowLogOrigin ?? false,
+        Module = body.Module,
+    };
+
+    public static MetricsResource ToMetrics(Metrics body)
+    {
+        if (body.EmitId == true)
+            throw new ApiRequestException("emit_id: Ember's metrics lines do not carry the instance id yet");
+        if (body.Properties is { Count: > 0 })
+            throw new ApiRequestException("properties: Ember's metrics lines do not carry operator properties yet");
+        return new MetricsResource(body.MetricsPath);
+    }
+
+    public static SerialResource ToSerial(SerialDevice body)
+    {
+        if (body.RateLimiter is not null)
+            throw new ApiRequestException("rate_limiter: Ember does not rate-limit the serial console yet");
+        return new SerialResource(body.SerialOutPath);
+    }
+
+    public static void CheckEntropy(EntropyDevice body) => RefuseRateLimiter("rate_limiter", body.RateLimiter);
+
+    private static void RefuseRateLimiter(string field, RateLimiter? limiter)
+    {
+        if (limiter is { Bandwidth: not null } or { Ops: not null })
+            throw new ApiRequestException($"{field}: Ember has no rate limiters yet; leave it out");
+    }
+
+    public static FullVmConfiguration FromSnapshot(VmResourcesSnapshot snapshot) => new()
+    {
+        BootSource = snapshot.BootSource is { } boot ? new BootSource { KernelImagePath = boot.KernelImagePath, BootArgs = boot.BootArgs, InitrdPath = boot.InitrdPath } : null,
+        MachineConfig = FromMachineSize(snapshot.MachineSize),
+        Drives = snapshot.Drives.Select(FromDrive).ToList(),
+        NetworkInterfaces = [],
+        Entropy = snapshot.Entropy ? new EntropyDevice() : null,
+        Logger = snapshot.Logger is { } logger ? new Logger { Level = logger.Level, LogPath = logger.LogPath, ShowLevel = logger.ShowLevel, ShowLogOrigin = logger.ShowLogOrigin, Module = logger.Module } : null,
+        Metrics = snapshot.Metrics is { } metrics ? new Metrics { MetricsPath = metrics.MetricsPath } : null,
+        Serial = snapshot.Serial is { } serial ? new SerialDevice { SerialOutPath = serial.SerialOutPath } : null,
+    };
+}

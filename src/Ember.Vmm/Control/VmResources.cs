@@ -1,0 +1,107 @@
+using Ember.Vmm.Machine;
+
+namespace Ember.Vmm.Control;
+
+/// <summary>
+/// Everything a machine is built from, one validated record per resource, set before boot by the API, a
+/// configuration file or the command line alike. <see cref="Build"/> turns them into the
+/// <see cref="MachineConfig"/> the machine consumes. Not thread-safe: the controller's thread owns it.
+/// </summary>
+public sealed class VmResources
+{
+    /// <summary>
+    /// Firecracker's boot arguments when none are given, without its pci=off (Ember's devices are on PCI) and
+    /// with Ember's one UART: the serial console, reboot through the 8042, panic ends the VM.
+    /// </summary>
+    public const string DefaultBootArgs = "console=ttyS0 reboot=k panic=1 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
+
+    private readonly List<DriveResource> _drives = [];
+
+    public BootSourceConfig? BootSource { get; private set; }
+
+    public MachineSizeConfig MachineSize { get; private set; } = new();
+
+    public IReadOnlyList<DriveResource> Drives => _drives;
+
+    public bool Entropy { get; private set; }
+
+    public LoggerResource? Logger { get; private set; }
+
+    public MetricsResource? Metrics { get; private set; }
+
+    public SerialResource? Serial { get; private set; }
+
+    public void SetBootSource(BootSourceConfig bootSource)
+    {
+        bootSource.Validate();
+        BootSource = bootSource;
+    }
+
+    public void SetMachineSize(MachineSizeConfig size)
+    {
+        size.Validate();
+        MachineSize = size;
+    }
+
+    /// <summary>Adds a drive, or replaces the one with the same id; at most one root device.</summary>
+    public void PutDrive(DriveResource drive)
+    {
+        drive.Validate();
+        int existing = _drives.FindIndex(d => d.DriveId == drive.DriveId);
+        if (drive.IsRootDevice && _drives.FirstOrDefault(d => d.IsRootDevice && d.DriveId != drive.DriveId) is { } root)
+            throw new ResourceConfigException($"is_root_device: drive '{root.DriveId}' is already the root device");
+        if (existing < 0 && _drives.Count + (Entropy ? 1 : 0) >= MachineConfig.MaximumPciDevices)
+            throw new ResourceConfigException($"drive_id: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
+        if (existing >= 0)
+            _drives[existing] = drive;
+        else
+            _drives.Add(drive);
+    }
+
+    public void SetEntropy() => Entropy = true;
+
+    public void SetLogger(LoggerResource logger)
+    {
+        logger.Validate();
+        Logger = logger;
+    }
+
+    public void SetMetrics(MetricsResource metrics)
+    {
+        metrics.Validate();
+        Metrics = metrics;
+    }
+
+    public void SetSerial(SerialResource serial)
+    {
+        serial.Validate();
+        Serial = serial;
+    }
+
+    /// <summary>
+    /// The machine these resources describe. The root drive comes first (it is /dev/vda) and the kernel command
+    /// line names it, as Firecracker does: root=/dev/vda, or root=PARTUUID=… when a partuuid is given.
+    /// </summary>
+    public MachineConfig Build(bool bootTimer = false)
+    {
+        if (BootSource is null)
+            throw new ResourceConfigException("boot-source: no kernel was configured (PUT /boot-source first)");
+        var ordered = _drives.Where(d => d.IsRootDevice).Concat(_drives.Where(d => !d.IsRootDevice)).ToList();
+        string commandLine = BootSource.BootArgs ?? DefaultBootArgs;
+        if (ordered.FirstOrDefault(d => d.IsRootDevice) is { } root)
+            commandLine += $" root={(root.Partuuid is { } uuid ? $"PARTUUID={uuid}" : "/dev/vda")} {(root.IsReadOnly ? "ro" : "rw")}";
+        return new MachineConfig
+        {
+            KernelPath = BootSource.KernelImagePath,
+            InitrdPath = BootSource.InitrdPath,
+            CommandLine = commandLine,
+            VcpuCount = MachineSize.VcpuCount,
+            MemorySize = (ulong)MachineSize.MemSizeMib << 20,
+            Console = Serial?.SerialOutPath is null ? ConsoleKind.Stdio : ConsoleKind.File,
+            ConsoleFile = Serial?.SerialOutPath,
+            BootTimer = bootTimer,
+            Drives = ordered.Select(d => new DriveConfig(d.DriveId, d.PathOnHost, d.IsReadOnly)).ToList(),
+            EntropyDevice = Entropy,
+        };
+    }
+}

@@ -1,0 +1,214 @@
+using System.Text.Json;
+
+namespace Ember.Api.Tests;
+
+/// <summary>
+/// Firecracker's API over a real Unix socket with a real HttpClient, before any machine starts: every resource
+/// and every way a request can be wrong. None of these needs /dev/kvm.
+/// </summary>
+public sealed class ApiRequestTests
+{
+    private static string Fault(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("fault_message").GetString()!;
+    }
+
+    private static async Task<string> Refused(Task<(int Status, string Body)> request)
+    {
+        var (status, body) = await request;
+        Assert.Equal(400, status);
+        return Fault(body);
+    }
+
+    [Fact]
+    public async Task InstanceInfoVersionAndDefaultMachineConfig()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        var (status, body) = await api.Client.GetAsync("/");
+        Assert.Equal(200, status);
+        using (var info = JsonDocument.Parse(body))
+        {
+            Assert.Equal("api-test", info.RootElement.GetProperty("id").GetString());
+            Assert.Equal("Not started", info.RootElement.GetProperty("state").GetString());
+            Assert.Equal("Ember", info.RootElement.GetProperty("app_name").GetString());
+            Assert.Equal(FirecrackerApi.EmberVersion, info.RootElement.GetProperty("vmm_version").GetString());
+        }
+        (status, body) = await api.Client.GetAsync("/version");
+        Assert.Equal(200, status);
+        Assert.Equal("""{"firecracker_version":"1.17.0"}""", body);
+        (status, body) = await api.Client.GetAsync("/machine-config");
+        Assert.Equal(200, status);
+        using (var machine = JsonDocument.Parse(body))
+        {
+            Assert.Equal(1, machine.RootElement.GetProperty("vcpu_count").GetInt32());
+            Assert.Equal(128, machine.RootElement.GetProperty("mem_size_mib").GetInt32());
+        }
+        (status, body) = await api.Client.GetAsync("/vm/state");
+        Assert.Equal((200, """{"state":"NotStarted"}"""), (status, body));
+    }
+
+    [Fact]
+    public async Task ResourcesSetBeforeBootAreInTheVmConfig()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        string kernel = api.WriteFile("vmlinux", 4096);
+        string initrd = api.WriteFile("initrd", 4096);
+        string disk = api.WriteFile("rootfs.ext4", 1 << 20);
+        string data = api.WriteFile("data.img", 1 << 16);
+        Assert.Equal(204, (await api.Client.PutAsync("/boot-source", $$"""{"kernel_image_path":"{{kernel}}","boot_args":"console=ttyS0","initrd_path":"{{initrd}}"}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/machine-config", """{"vcpu_count":2,"mem_size_mib":256}""")).Status);
+        Assert.Equal(204, (await api.Client.PatchAsync("/machine-config", """{"mem_size_mib":512}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/drives/rootfs", $$"""{"drive_id":"rootfs","path_on_host":"{{disk}}","is_root_device":true,"is_read_only":false}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/drives/data", $$"""{"drive_id":"data","path_on_host":"{{data}}","is_root_device":false,"is_read_only":true,"cache_type":"Writeback"}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/entropy", "{}")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/serial", $$"""{"serial_out_path":"{{api.PathOf("serial.log")}}"}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/metrics", $$"""{"metrics_path":"{{api.PathOf("metrics.json")}}"}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/logger", $$"""{"log_path":"{{api.PathOf("log.txt")}}","level":"debug"}""")).Status);
+
+        var (status, body) = await api.Client.GetAsync("/vm/config");
+        Assert.Equal(200, status);
+        using var config = JsonDocument.Parse(body);
+        var root = config.RootElement;
+        Assert.Equal(kernel, root.GetProperty("boot-source").GetProperty("kernel_image_path").GetString());
+        Assert.Equal(initrd, root.GetProperty("boot-source").GetProperty("initrd_path").GetString());
+        Assert.Equal(2, root.GetProperty("machine-config").GetProperty("vcpu_count").GetInt32());
+        Assert.Equal(512, root.GetProperty("machine-config").GetProperty("mem_size_mib").GetInt32());
+        var drives = root.GetProperty("drives").EnumerateArray().ToList();
+        Assert.Equal(["rootfs", "data"], drives.Select(d => d.GetProperty("drive_id").GetString()));
+        Assert.True(drives[1].GetProperty("is_read_only").GetBoolean());
+        Assert.Equal("Writeback", drives[1].GetProperty("cache_type").GetString());
+        Assert.True(root.TryGetProperty("entropy", out _));
+        Assert.Equal(api.PathOf("metrics.json"), root.GetProperty("metrics").GetProperty("metrics_path").GetString());
+
+        // A second PUT of the same drive replaces it; the order stays.
+        Assert.Equal(204, (await api.Client.PutAsync("/drives/data", $$"""{"drive_id":"data","path_on_host":"{{data}}","is_root_device":false,"is_read_only":false}""")).Status);
+        (_, body) = await api.Client.GetAsync("/vm/config");
+        using var again = JsonDocument.Parse(body);
+        Assert.False(again.RootElement.GetProperty("drives")[1].GetProperty("is_read_only").GetBoolean());
+        Assert.Equal(2, again.RootElement.GetProperty("drives").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task BadBodiesAreRefusedWithAFaultMessageNamingTheField()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        string kernel = api.WriteFile("vmlinux", 4096);
+        Assert.Equal("invalid request body: unknown field 'kernel_imag_path'", await Refused(api.Client.PutAsync("/boot-source", """{"kernel_imag_path":"/x"}""")));
+        Assert.Equal("invalid request body: missing required field 'kernel_image_path'", await Refused(api.Client.PutAsync("/boot-source", """{"boot_args":"x"}""")));
+        Assert.Equal("invalid request body: field 'vcpu_count' has the wrong type", await Refused(api.Client.PutAsync("/machine-config", """{"vcpu_count":"2","mem_size_mib":128}""")));
+        Assert.StartsWith("invalid request body: malformed JSON at line 1", await Refused(api.Client.PutAsync("/machine-config", """{"vcpu_count":2,""")));
+        Assert.Equal("the request needs a JSON body", await Refused(api.Client.SendAsync("PUT", "/boot-source")));
+        Assert.Equal("invalid request body: it must be a JSON object", await Refused(api.Client.PutAsync("/boot-source", "[1,2]")));
+        Assert.Equal("vcpu_count: missing (a required field)", await Refused(api.Client.PutAsync("/machine-config", """{"mem_size_mib":128}""")));
+        Assert.Equal("vcpu_count: 33 is outside 1 to 32", await Refused(api.Client.PutAsync("/machine-config", """{"vcpu_count":33,"mem_size_mib":128}""")));
+        Assert.Equal("vcpu_count: with smt it must be 1 or even, not 3", await Refused(api.Client.PutAsync("/machine-config", """{"vcpu_count":3,"mem_size_mib":128,"smt":true}""")));
+        Assert.Equal("huge_pages: 'Huge' is not one of None, Transparent, 2M", await Refused(api.Client.PatchAsync("/machine-config", """{"huge_pages":"Huge"}""")));
+        Assert.Equal($"kernel_image_path: the kernel image {api.PathOf("missing")} does not exist", await Refused(api.Client.PutAsync("/boot-source", $$"""{"kernel_image_path":"{{api.PathOf("missing")}}"}""")));
+        Assert.Equal($"kernel_image_path: the kernel image {api.Directory.FullName} is a directory", await Refused(api.Client.PutAsync("/boot-source", $$"""{"kernel_image_path":"{{api.Directory.FullName}}"}""")));
+        Assert.Equal($"initrd_path: the initrd {api.PathOf("none")} does not exist", await Refused(api.Client.PutAsync("/boot-source", $$"""{"kernel_image_path":"{{kernel}}","initrd_path":"{{api.PathOf("none")}}"}""")));
+        Assert.Equal("drive_id: the body names 'b' but the path names 'a'", await Refused(api.Client.PutAsync("/drives/a", $$"""{"drive_id":"b","path_on_host":"{{kernel}}","is_root_device":false,"is_read_only":true}""")));
+        Assert.Equal("is_read_only: missing (required for a virtio-block drive)", await Refused(api.Client.PutAsync("/drives/a", $$"""{"drive_id":"a","path_on_host":"{{kernel}}","is_root_device":false}""")));
+        Assert.Equal("invalid request body: missing required field 'is_root_device'", await Refused(api.Client.PutAsync("/drives/a", $$"""{"drive_id":"a","path_on_host":"{{kernel}}","is_read_only":true}""")));
+        Assert.StartsWith("socket: Ember has no vhost-user-block backend", await Refused(api.Client.PutAsync("/drives/a", """{"drive_id":"a","socket":"/tmp/x","is_root_device":false}""")));
+        Assert.Equal("rate_limiter: Ember has no rate limiters yet; leave it out", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":1000,"refill_time":100}}}""")));
+        Assert.Equal("action_type: 'Reboot' is not one of FlushMetrics, InstanceStart, SendCtrlAltDel, SendNmi", await Refused(api.Client.PutAsync("/actions", """{"action_type":"Reboot"}""")));
+        Assert.Equal("state: 'Stopped' is not one of Paused, Resumed", await Refused(api.Client.PatchAsync("/vm", """{"state":"Stopped"}""")));
+        Assert.Equal("level: 'Loud' is not one of Error, Warning, Info, Debug, Trace, Off", await Refused(api.Client.PutAsync("/logger", """{"level":"Loud"}""")));
+        Assert.Equal($"metrics_path: the directory of the metrics file {api.PathOf("no/such/m.json")} does not exist", await Refused(api.Client.PutAsync("/metrics", $$"""{"metrics_path":"{{api.PathOf("no/such/m.json")}}"}""")));
+
+        // Two root devices, and a drive too small to hold a sector.
+        string disk = api.WriteFile("disk", 4096);
+        Assert.Equal(204, (await api.Client.PutAsync("/drives/root", $$"""{"drive_id":"root","path_on_host":"{{disk}}","is_root_device":true,"is_read_only":false}""")).Status);
+        Assert.Equal("is_root_device: drive 'root' is already the root device", await Refused(api.Client.PutAsync("/drives/other", $$"""{"drive_id":"other","path_on_host":"{{disk}}","is_root_device":true,"is_read_only":false}""")));
+        string tiny = api.WriteFile("tiny", 100);
+        Assert.Equal($"path_on_host: the drive image {tiny} is smaller than one 512-byte sector", await Refused(api.Client.PutAsync("/drives/t", $$"""{"drive_id":"t","path_on_host":"{{tiny}}","is_root_device":false,"is_read_only":true}""")));
+
+        // Nothing refused was stored.
+        var (_, config) = await api.Client.GetAsync("/vm/config");
+        using var json = JsonDocument.Parse(config);
+        Assert.False(json.RootElement.TryGetProperty("boot-source", out _));
+        Assert.Equal(1, json.RootElement.GetProperty("drives").GetArrayLength());
+        Assert.Equal(1, json.RootElement.GetProperty("machine-config").GetProperty("vcpu_count").GetInt32());
+    }
+
+    [Fact]
+    public async Task UnknownPathsMethodsAndUnservedEndpointsAre400NeverA404()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        Assert.Equal("Invalid request method and/or path: GET /nothing", await Refused(api.Client.GetAsync("/nothing")));
+        Assert.Equal("Invalid request method and/or path: DELETE /machine-config", await Refused(api.Client.SendAsync("DELETE", "/machine-config")));
+        Assert.Equal("Invalid request method and/or path: GET /boot-source", await Refused(api.Client.GetAsync("/boot-source")));
+        Assert.Equal("Invalid request method and/or path: PUT /drives", await Refused(api.Client.PutAsync("/drives", "{}")));
+        foreach (var (method, path) in new[] { ("PUT", "/balloon"), ("GET", "/balloon/statistics"), ("PUT", "/mmds"), ("PUT", "/mmds/config"), ("PUT", "/snapshot/create"), ("PUT", "/snapshot/load"), ("PUT", "/pmem/p0"), ("PUT", "/hotplug/memory"), ("PUT", "/network-interfaces/eth0"), ("PUT", "/vsock") })
+            Assert.EndsWith("is not supported by Ember yet", await Refused(api.Client.SendAsync(method, path, "{}")));
+        Assert.StartsWith("PUT /cpu-config: Ember has no CPU templates", await Refused(api.Client.PutAsync("/cpu-config", "{}")));
+    }
+
+    [Fact]
+    public async Task ActionsBeforeStartAreRefusedWithTheReason()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        Assert.Equal("boot-source: no kernel was configured (PUT /boot-source first)", await Refused(api.Client.PutAsync("/actions", """{"action_type":"InstanceStart"}""")));
+        Assert.Equal("pausing is only possible after the machine has started", await Refused(api.Client.PatchAsync("/vm", """{"state":"Paused"}""")));
+        Assert.Equal("resuming is only possible after the machine has started", await Refused(api.Client.PatchAsync("/vm", """{"state":"Resumed"}""")));
+        Assert.Equal("SendCtrlAltDel is only possible after the machine has started", await Refused(api.Client.PutAsync("/actions", """{"action_type":"SendCtrlAltDel"}""")));
+        Assert.Equal("sending an NMI is only possible after the machine has started", await Refused(api.Client.PutAsync("/actions", """{"action_type":"SendNmi"}""")));
+        Assert.Equal("FlushMetrics needs a metrics file: PUT /metrics or --metrics-path first", await Refused(api.Client.PutAsync("/actions", """{"action_type":"FlushMetrics"}""")));
+        Assert.Equal("updating a drive is only possible after the machine has started", await Refused(api.Client.PatchAsync("/drives/a", """{"drive_id":"a"}""")));
+    }
+
+    [Fact]
+    public async Task FlushMetricsAppendsOneJsonLinePerFlush()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        string metrics = api.PathOf("metrics.json");
+        Assert.Equal(204, (await api.Client.PutAsync("/metrics", $$"""{"metrics_path":"{{metrics}}"}""")).Status);
+        Assert.Equal("metrics_path: the metrics system is already initialised", await Refused(api.Client.PutAsync("/metrics", $$"""{"metrics_path":"{{metrics}}"}""")));
+        Assert.Equal(204, (await api.Client.PutAsync("/actions", """{"action_type":"FlushMetrics"}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/actions", """{"action_type":"FlushMetrics"}""")).Status);
+        var lines = File.ReadAllLines(metrics);
+        Assert.Equal(2, lines.Length);
+        using var second = JsonDocument.Parse(lines[1]);
+        Assert.Equal("NotStarted", second.RootElement.GetProperty("state").GetString());
+        Assert.Equal(2, second.RootElement.GetProperty("api_server").GetProperty("metrics_flushes").GetInt32());
+    }
+
+    [Fact]
+    public async Task ABodyOverThePayloadLimitIsA400AndTheServerGoesOn()
+    {
+        await using var api = await ApiFixture.StartAsync(maxPayload: 1024);
+        string big = $$"""{"kernel_image_path":"{{new string('x', 2000)}}"}""";
+        Assert.Equal("Request payload with size 2024 is larger than the limit of 1024 allowed by server (--http-api-max-payload-size)", await Refused(api.Client.PutAsync("/boot-source", big)));
+        Assert.Equal(200, (await api.Client.GetAsync("/")).Status);
+    }
+
+    [Fact]
+    public async Task ManyConcurrentConnectionsAreAllServed()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        var clients = Enumerable.Range(0, 64).Select(_ => new ApiClient(api.Server.SocketPath)).ToList();
+        try
+        {
+            var results = await Task.WhenAll(clients.Select(async (client, i) => i % 2 == 0
+                ? await client.GetAsync("/machine-config")
+                : await client.PatchAsync("/machine-config", $$"""{"mem_size_mib":{{128 + i}}}""")));
+            Assert.All(results, r => Assert.True(r.Status is 200 or 204, $"status {r.Status}: {r.Body}"));
+        }
+        finally
+        {
+            foreach (var client in clients)
+                client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ASecondServerOnTheSameSocketFailsWithOneClearLine()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        using var other = new Ember.Vmm.Control.VmController();
+        var e = await Assert.ThrowsAsync<Ember.Sys.SystemCallException>(() => ApiServer.StartAsync(new FirecrackerApi(other), api.Server.SocketPath, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Equal($"cannot listen on {api.Server.SocketPath}: another program is listening on it; stop it or choose another path", e.Message);
+        Assert.Equal(200, (await api.Client.GetAsync("/")).Status);
+    }
+}
