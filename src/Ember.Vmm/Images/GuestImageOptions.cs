@@ -26,6 +26,6 @@ public sealed record GuestImageOptions
     /// <summary>The host is a software KVM (kvm_pvm): the command line gets <see cref="DefaultGuestImage.SoftwareKvmCommandLine"/>.</summary>
     public bool SoftwareKvm { get; init; }
 
-    /// <summary>Where built images are kept; by default <see cref="GuestImageCache.DefaultDirectory"/>.</summary>
+    /// <summary>Where built images are kept; by default <see cref="GuestImageCache.DefaultDirectory()"/>.</summary>
     public string? CacheDirectory { get; init; }
 }
