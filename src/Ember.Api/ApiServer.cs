@@ -20,6 +20,12 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Firecracker's default for --http-api-max-payload-size.</summary>
     public const long DefaultMaxPayloadSize = 51200;
 
+    /// <summary>
+    /// How much of an oversized body is read and thrown away before the 400 goes out: a client still sending when the
+    /// server closes would see a reset instead of the answer. Beyond this, the connection is simply closed.
+    /// </summary>
+    private const long OversizedBodyDrainLimit = 1 << 20;
+
     private readonly WebApplication _app;
 
     private ApiServer(WebApplication app, string socketPath)
@@ -46,7 +52,7 @@ public sealed class ApiServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
             kestrel.ListenUnixSocket(socketPath, listen => listen.Protocols = HttpProtocols.Http1);
             // Kestrel's own cap is the backstop; the handler answers an oversized body with Firecracker's 400 first.
-            kestrel.Limits.MaxRequestBodySize = maxPayloadSize + 1;
+            kestrel.Limits.MaxRequestBodySize = maxPayloadSize + OversizedBodyDrainLimit;
             kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             kestrel.Limits.MaxConcurrentConnections = 1024;
         });
@@ -68,16 +74,16 @@ public sealed class ApiServer : IAsyncDisposable
     {
         var request = context.Request;
         ApiResponse response;
-        if (request.ContentLength > maxPayloadSize)
+        byte[]? body = request.ContentLength > maxPayloadSize ? null : await ReadBodyAsync(request, maxPayloadSize, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
         {
-            response = FirecrackerApi.Fault(TooLarge(request.ContentLength.Value, maxPayloadSize));
+            response = FirecrackerApi.Fault(TooLarge(request.ContentLength, maxPayloadSize));
+            await DrainAsync(request, context.RequestAborted).ConfigureAwait(false);
+            context.Response.Headers.Connection = "close";
         }
         else
         {
-            var body = await ReadBodyAsync(request, maxPayloadSize, context.RequestAborted).ConfigureAwait(false);
-            response = body is null
-                ? FirecrackerApi.Fault(TooLarge(null, maxPayloadSize))
-                : await api.HandleAsync(request.Method, request.Path.Value ?? "/", body).ConfigureAwait(false);
+            response = await api.HandleAsync(request.Method, request.Path.Value ?? "/", body).ConfigureAwait(false);
         }
         context.Response.StatusCode = response.StatusCode;
         if (response.Body is { } bytes)
@@ -111,6 +117,21 @@ public sealed class ApiServer : IAsyncDisposable
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException)
         {
             return null;
+        }
+    }
+
+    /// <summary>Reads the rest of an oversized body (up to Kestrel's cap) so the client gets to read the answer.</summary>
+    private static async Task DrainAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var chunk = new byte[8192];
+        try
+        {
+            while (await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception e) when (e is Microsoft.AspNetCore.Http.BadHttpRequestException or IOException or OperationCanceledException)
+        {
         }
     }
 

@@ -105,9 +105,18 @@ public sealed class ApiLifecycleTests
             Assert.Equal("Running", line.RootElement.GetProperty("state").GetString());
             Assert.True(line.RootElement.GetProperty("vcpu").GetProperty("exits_io").GetInt64() > 0);
 
-            // The drive the guest would see as /dev/vda, and the root= Ember added to the command line.
+            // A running drive gets a new backing file; bad patches change nothing.
+            string replacement = api.WriteFile("rootfs-2.ext4", 1 << 20);
+            (status, body) = await client.PatchAsync("/drives/rootfs", $$"""{"drive_id":"rootfs","path_on_host":"{{replacement}}"}""");
+            Assert.True(status == 204, body);
+            (status, body) = await client.PatchAsync("/drives/rootfs", $$"""{"drive_id":"rootfs","path_on_host":"{{api.PathOf("gone.ext4")}}"}""");
+            Assert.Equal(400, status);
+            Assert.Contains("does not exist", body);
+            (status, body) = await client.PatchAsync("/drives/other", """{"drive_id":"other","path_on_host":"/x"}""");
+            Assert.Equal(400, status);
+            Assert.Contains("there is no drive 'other'", body);
             (_, body) = await client.GetAsync("/vm/config");
-            Assert.Contains("\"drive_id\":\"rootfs\"", body);
+            Assert.Contains($"\"path_on_host\":\"{replacement}\"", body);
         }
         finally
         {

@@ -158,6 +158,23 @@ public abstract class VirtioQueueDevice : IVirtioDevice
     {
     }
 
+    /// <summary>
+    /// Runs <paramref name="change"/> under the device lock, so no request is being answered meanwhile, and then,
+    /// if a driver is attached, tells it through a configuration-change interrupt (virtio 1.2 §4.1.4.5) that the
+    /// configuration structure changed.
+    /// </summary>
+    protected void ChangeConfiguration(Action change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        IVirtioInterrupt? interrupt;
+        lock (_lock)
+        {
+            change();
+            interrupt = _activation?.Interrupt;
+        }
+        interrupt?.SignalConfigurationChange();
+    }
+
     /// <summary>Counts a chain the device chose not to answer.</summary>
     protected void CountDropped() => Interlocked.Increment(ref _droppedChains);
 

@@ -129,8 +129,15 @@ public sealed class VmController : IDisposable
         if (pathOnHost is null)
             return;
         ResourceFiles.RequireReadable("path_on_host", "drive image", pathOnHost);
-        _ = vm;
-        throw new VmCommandRefusedException("path_on_host: swapping the backing file of a running drive is not supported yet");
+        try
+        {
+            vm.Virtio.ReplaceDiskImage(driveId, pathOnHost);
+        }
+        catch (MachineConfigurationException e)
+        {
+            throw new ResourceConfigException($"path_on_host: {e.Message}");
+        }
+        _resources.ReplaceDrivePath(driveId, pathOnHost);
     });
 
     public Task SetEntropy() => Post(() =>

@@ -58,6 +58,14 @@ public sealed class VmResources
             _drives.Add(drive);
     }
 
+    /// <summary>After a running drive's image was swapped: the resources say the new path (GET /vm/config).</summary>
+    internal void ReplaceDrivePath(string driveId, string path)
+    {
+        int index = _drives.FindIndex(d => d.DriveId == driveId);
+        if (index >= 0)
+            _drives[index] = _drives[index] with { PathOnHost = path };
+    }
+
     public void SetEntropy() => Entropy = true;
 
     public void SetLogger(LoggerResource logger)

@@ -25,6 +25,8 @@ public sealed class VirtioPciDevices : IDisposable
     private readonly List<SafeFileHandle> _files = [];
     private readonly List<IDisposable> _vectorGroups = [];
     private readonly List<VirtioPciFunction> _functions = [];
+    private readonly Dictionary<string, (DriveConfig Drive, VirtioBlock Device)> _disks = new(StringComparer.Ordinal);
+    private readonly object _swapLock = new();
 
     internal VirtioPciDevices(MachineConfig config, VirtualMachine vm, IGuestMemory memory, IInterruptController interrupts, PciTopology pci, ILogger logger)
     {
@@ -36,6 +38,7 @@ public sealed class VirtioPciDevices : IDisposable
                 var file = OpenDisk(drive);
                 _files.Add(file);
                 var block = new VirtioBlock(new FileBlockBackend(file, drive.ReadOnly), drive.Id);
+                _disks[drive.Id] = (drive, block);
                 Add(block, $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors)");
             }
             if (config.EntropyDevice)
@@ -68,6 +71,37 @@ public sealed class VirtioPciDevices : IDisposable
 
     /// <summary>The virtio-pci functions, in slot order.</summary>
     public IReadOnlyList<VirtioPciFunction> Functions => _functions;
+
+    /// <summary>
+    /// Swaps the image file under the running disk <paramref name="driveId"/> (read-only stays read-only); the old
+    /// file is closed once no request uses it. Throws <see cref="MachineConfigurationException"/> for an unknown
+    /// disk or an image that cannot be opened or is smaller than a sector.
+    /// </summary>
+    public void ReplaceDiskImage(string driveId, string path)
+    {
+        lock (_swapLock)
+        {
+            if (!_disks.TryGetValue(driveId, out var disk))
+                throw new MachineConfigurationException($"there is no disk '{driveId}'");
+            var replacement = disk.Drive with { Path = path };
+            var file = OpenDisk(replacement);
+            var backend = new FileBlockBackend(file, replacement.ReadOnly);
+            if (backend.Length < 512)
+            {
+                file.Dispose();
+                throw new MachineConfigurationException($"disk image {path} is smaller than one 512-byte sector");
+            }
+            var old = (FileBlockBackend)disk.Device.ReplaceBackend(backend);
+            _disks[driveId] = (replacement, disk.Device);
+            _files.Add(file);
+            int index = _files.FindIndex(f => ReferenceEquals(f, old.File));
+            if (index >= 0)
+            {
+                _files[index].Dispose();
+                _files.RemoveAt(index);
+            }
+        }
+    }
 
     /// <summary>Opens a disk image for the guest: read-write unless the drive is read-only. Throws MachineConfigurationException.</summary>
     private static SafeFileHandle OpenDisk(DriveConfig drive)

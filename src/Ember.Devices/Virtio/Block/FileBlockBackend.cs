@@ -20,6 +20,9 @@ public sealed class FileBlockBackend : IBlockBackend
         Length = (ulong)RandomAccess.GetLength(handle);
     }
 
+    /// <summary>The file this backend reads and writes (its owner closes it).</summary>
+    public SafeFileHandle File => _handle;
+
     public ulong Length { get; }
 
     public bool IsReadOnly { get; }

@@ -27,11 +27,11 @@ public sealed class VirtioBlock : VirtioQueueDevice
     /// <summary>Bytes moved per backend call; the bounce buffer's size.</summary>
     public const int TransferChunk = 64 * 1024;
 
-    private readonly IBlockBackend _backend;
+    private IBlockBackend _backend;
     private readonly byte[] _configuration = new byte[BlockConfigurationLayout.Length];
     private readonly byte[] _id = new byte[BlockConfigurationLayout.IdLength];
     private readonly byte[] _bounce = new byte[TransferChunk];
-    private readonly ulong _capacitySectors;
+    private ulong _capacitySectors;
     private bool _writeThrough = true;
     private long _backendErrors;
 
@@ -55,7 +55,30 @@ public sealed class VirtioBlock : VirtioQueueDevice
     }
 
     /// <summary>Disk size in 512-byte sectors, as the configuration reports it.</summary>
-    public ulong CapacitySectors => _capacitySectors;
+    public ulong CapacitySectors => Volatile.Read(ref _capacitySectors);
+
+    /// <summary>
+    /// Puts another backing store under the running disk (Firecracker's PATCH /drives path_on_host) and returns
+    /// the old one for the caller to close. No request is answered while it happens; the capacity follows the new
+    /// store, and the driver gets a configuration-change interrupt (Linux then re-reads the capacity). Read-only
+    /// and read-write cannot be swapped for each other: VIRTIO_BLK_F_RO was fixed when the driver negotiated.
+    /// </summary>
+    /// <exception cref="ArgumentException">The new store differs from the old in being read-only.</exception>
+    public IBlockBackend ReplaceBackend(IBlockBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        IBlockBackend? old = null;
+        ChangeConfiguration(() =>
+        {
+            if (backend.IsReadOnly != _backend.IsReadOnly)
+                throw new ArgumentException($"the new backing store is {(backend.IsReadOnly ? "read-only" : "writable")} but the disk was offered {(_backend.IsReadOnly ? "read-only" : "writable")}", nameof(backend));
+            old = _backend;
+            _backend = backend;
+            Volatile.Write(ref _capacitySectors, backend.Length / BlockConfigurationLayout.SectorSize);
+            BinaryPrimitives.WriteUInt64LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.Capacity), _capacitySectors);
+        });
+        return old!;
+    }
 
     /// <summary>Requests answered IOERR because the backend failed (not because the request was bad).</summary>
     public long BackendErrors => Interlocked.Read(ref _backendErrors);

@@ -444,4 +444,41 @@ public sealed class VirtioBlockTests : IDisposable
 
         Assert.Equal(["write 512 1024", "flush"], backend.Calls);
     }
+
+    [Fact]
+    public void ASwappedBackingFileServesTheNextRequestAndTheDriverIsToldTheNewCapacity()
+    {
+        var device = Start();
+        using var other = new TemporaryDiskImage(40 * 512);
+        File.WriteAllBytes(other.Path, Enumerable.Repeat((byte)0x5A, 40 * 512).ToArray());
+        var old = device.ReplaceBackend(new FileBlockBackend(other.Handle, readOnly: false));
+
+        Assert.IsType<FileBlockBackend>(old);
+        Assert.Equal(40ul, device.CapacitySectors);
+        Span<byte> capacity = stackalloc byte[8];
+        device.ReadConfiguration(BlockConfigurationLayout.Capacity, capacity);
+        Assert.Equal(40ul, BinaryPrimitives.ReadUInt64LittleEndian(capacity));
+        Assert.Equal(1, _interrupt.ConfigurationChanges);
+
+        var data = _driver.Writable(512, Untouched);
+        var status = Status();
+        Run(device, Header(0, 2), data, status);
+        Assert.Equal((byte)BlockStatus.Ok, StatusOf(status));
+        Assert.All(_driver.ReadBytes(data.Address, 512), b => Assert.Equal(0x5A, b));
+
+        // Sector 100 existed on the old disk, not on the new one.
+        status = Status();
+        Run(device, Header(0, 100), _driver.Writable(512, Untouched), status);
+        Assert.Equal((byte)BlockStatus.IoError, StatusOf(status));
+    }
+
+    [Fact]
+    public void AReadOnlyDiskCannotBeSwappedForAWritableOne()
+    {
+        var device = Start(readOnly: true);
+        using var other = new TemporaryDiskImage(40 * 512);
+        Assert.Throws<ArgumentException>(() => device.ReplaceBackend(new FileBlockBackend(other.Handle, readOnly: false)));
+        Assert.Equal((ulong)Sectors, device.CapacitySectors);
+        Assert.Equal(0, _interrupt.ConfigurationChanges);
+    }
 }
