@@ -69,9 +69,12 @@ watch_progress() {
     fi
   done
 }
+# Each failure with the lines that follow it (xUnit's message and the first stack frames), so a CI log
+# says why a test failed, not only which.
 report() {
   echo "== $1"
-  grep -E "\[FAIL\]$|^\s+(Assert|Expected|Actual)|Total:" "$results/$1.log" | head -40 || true
+  grep -E -A 8 "\[FAIL\]$" "$results/$1.log" | grep -v -E "^\s+at (System|Xunit)\." | head -60 || true
+  grep -E "Total:" "$results/$1.log" || true
 }
 status=0
 background=""

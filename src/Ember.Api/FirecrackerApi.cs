@@ -130,9 +130,7 @@ public sealed class FirecrackerApi(VmController controller)
     {
         if (body.DriveId != pathId)
             throw new ApiRequestException($"drive_id: the body names '{body.DriveId}' but the path names '{pathId}'");
-        if (body.RateLimiter is not null)
-            throw new ApiRequestException("rate_limiter: Ember has no rate limiters yet");
-        return Done(controller.UpdateDrive(pathId, body.PathOnHost));
+        return Done(controller.UpdateDrive(pathId, body.PathOnHost, ResourceMapper.ToRateLimiter("rate_limiter", body.RateLimiter)));
     }
 
     private async Task<ApiResponse> ActAsync(InstanceActionInfo body)

@@ -1,4 +1,6 @@
 using Ember.Api.Dto;
+using RateLimiterSettings = Ember.Devices.RateLimiting.RateLimiterSettings;
+using TokenBucketSettings = Ember.Devices.RateLimiting.TokenBucketSettings;
 using Ember.Vmm.Control;
 
 namespace Ember.Api;
@@ -52,9 +54,9 @@ internal static class ResourceMapper
             throw new ApiRequestException("path_on_host: missing (required for a virtio-block drive)");
         if (body.IsReadOnly is null)
             throw new ApiRequestException("is_read_only: missing (required for a virtio-block drive)");
-        RefuseRateLimiter("rate_limiter", body.RateLimiter);
         return new DriveResource
         {
+            RateLimiter = ToRateLimiter("rate_limiter", body.RateLimiter),
             DriveId = body.DriveId,
             PathOnHost = body.PathOnHost,
             IsRootDevice = body.IsRootDevice,
@@ -74,7 +76,28 @@ internal static class ResourceMapper
         Partuuid = drive.Partuuid,
         CacheType = drive.CacheType,
         IoEngine = drive.IoEngine,
+        RateLimiter = FromRateLimiter(drive.RateLimiter),
     };
+
+    /// <summary>Firecracker's RateLimiter body as settings; a negative count is refused by field name.</summary>
+    public static RateLimiterSettings? ToRateLimiter(string field, RateLimiter? body) =>
+        body is null ? null : new RateLimiterSettings(ToBucket($"{field}.bandwidth", body.Bandwidth), ToBucket($"{field}.ops", body.Ops));
+
+    private static TokenBucketSettings? ToBucket(string field, TokenBucket? body)
+    {
+        if (body is null)
+            return null;
+        return new TokenBucketSettings(NonNegative($"{field}.size", body.Size), NonNegative($"{field}.refill_time", body.RefillTime), NonNegative($"{field}.one_time_burst", body.OneTimeBurst ?? 0));
+
+        static ulong NonNegative(string name, long value) =>
+            value >= 0 ? (ulong)value : throw new ApiRequestException($"{name}: {value} is below the minimum of 0");
+    }
+
+    private static RateLimiter? FromRateLimiter(RateLimiterSettings? settings) =>
+        settings is null ? null : new RateLimiter { Bandwidth = FromBucket(settings.Bandwidth), Ops = FromBucket(settings.Ops) };
+
+    private static TokenBucket? FromBucket(TokenBucketSettings? bucket) =>
+        bucket is null ? null : new TokenBucket { Size = (long)bucket.Size, RefillTime = (long)bucket.RefillTimeMs, OneTimeBurst = bucket.OneTimeBurst == 0 ? null : (long)bucket.OneTimeBurst };
 
     public static LoggerResource ToLogger(Logger body) => new()
     {
@@ -106,7 +129,7 @@ internal static class ResourceMapper
     private static void RefuseRateLimiter(string field, RateLimiter? limiter)
     {
         if (limiter is { Bandwidth: not null } or { Ops: not null })
-            throw new ApiRequestException($"{field}: Ember has no rate limiters yet; leave it out");
+            throw new ApiRequestException($"{field}: Ember does not rate-limit the entropy device yet; leave it out");
     }
 
     public static FullVmConfiguration FromSnapshot(VmResourcesSnapshot snapshot) => new()

@@ -6,7 +6,7 @@ namespace Ember.Sys;
 /// never early), so a 1 kHz PIT gets 1 kHz of callbacks without a thread of its own. Once
 /// <see cref="Dispose"/> returns the callback is not running and never runs again.
 /// </summary>
-public sealed class LoopTimer : IDisposable
+public sealed class LoopTimer : IOneShotTimer, IDisposable
 {
     private readonly TimerFd _timer = new();
     private readonly Action _callback;

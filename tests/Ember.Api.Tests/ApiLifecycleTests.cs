@@ -117,6 +117,20 @@ public sealed class ApiLifecycleTests
             Assert.Contains("there is no drive 'other'", body);
             (_, body) = await client.GetAsync("/vm/config");
             Assert.Contains($"\"path_on_host\":\"{replacement}\"", body);
+
+            // Rate limiters change at run time: a bucket given replaces the running one, one left out stays.
+            (status, body) = await client.PatchAsync("/drives/rootfs", """{"drive_id":"rootfs","rate_limiter":{"bandwidth":{"size":65536,"refill_time":100},"ops":{"size":50,"refill_time":1000}}}""");
+            Assert.True(status == 204, body);
+            (status, body) = await client.PatchAsync("/drives/rootfs", """{"drive_id":"rootfs","rate_limiter":{"ops":{"size":0,"refill_time":0}}}""");
+            Assert.True(status == 204, body);
+            (status, body) = await client.PatchAsync("/drives/rootfs", """{"drive_id":"rootfs","rate_limiter":{"ops":{"size":-5,"refill_time":10}}}""");
+            Assert.Equal(400, status);
+            Assert.Contains("rate_limiter.ops.size: -5 is below the minimum of 0", body);
+            (_, body) = await client.GetAsync("/vm/config");
+            using var patched = JsonDocument.Parse(body);
+            var limiter = patched.RootElement.GetProperty("drives")[0].GetProperty("rate_limiter");
+            Assert.Equal(65536, limiter.GetProperty("bandwidth").GetProperty("size").GetInt64());
+            Assert.Equal(0, limiter.GetProperty("ops").GetProperty("size").GetInt64());
         }
         finally
         {

@@ -60,7 +60,7 @@ public sealed class ApiRequestTests
         Assert.Equal(204, (await api.Client.PutAsync("/machine-config", """{"vcpu_count":2,"mem_size_mib":256}""")).Status);
         Assert.Equal(204, (await api.Client.PatchAsync("/machine-config", """{"mem_size_mib":512}""")).Status);
         Assert.Equal(204, (await api.Client.PutAsync("/drives/rootfs", $$"""{"drive_id":"rootfs","path_on_host":"{{disk}}","is_root_device":true,"is_read_only":false}""")).Status);
-        Assert.Equal(204, (await api.Client.PutAsync("/drives/data", $$"""{"drive_id":"data","path_on_host":"{{data}}","is_root_device":false,"is_read_only":true,"cache_type":"Writeback"}""")).Status);
+        Assert.Equal(204, (await api.Client.PutAsync("/drives/data", $$$$"""{"drive_id":"data","path_on_host":"{{{{data}}}}","is_root_device":false,"is_read_only":true,"cache_type":"Writeback","rate_limiter":{"bandwidth":{"size":1048576,"one_time_burst":4096,"refill_time":1000},"ops":{"size":100,"refill_time":1000}}}""")).Status);
         Assert.Equal(204, (await api.Client.PutAsync("/entropy", "{}")).Status);
         Assert.Equal(204, (await api.Client.PutAsync("/serial", $$"""{"serial_out_path":"{{api.PathOf("serial.log")}}"}""")).Status);
         Assert.Equal(204, (await api.Client.PutAsync("/metrics", $$"""{"metrics_path":"{{api.PathOf("metrics.json")}}"}""")).Status);
@@ -78,6 +78,12 @@ public sealed class ApiRequestTests
         Assert.Equal(["rootfs", "data"], drives.Select(d => d.GetProperty("drive_id").GetString()));
         Assert.True(drives[1].GetProperty("is_read_only").GetBoolean());
         Assert.Equal("Writeback", drives[1].GetProperty("cache_type").GetString());
+        var limiter = drives[1].GetProperty("rate_limiter");
+        Assert.Equal(1048576, limiter.GetProperty("bandwidth").GetProperty("size").GetInt64());
+        Assert.Equal(4096, limiter.GetProperty("bandwidth").GetProperty("one_time_burst").GetInt64());
+        Assert.Equal(1000, limiter.GetProperty("bandwidth").GetProperty("refill_time").GetInt64());
+        Assert.Equal(100, limiter.GetProperty("ops").GetProperty("size").GetInt64());
+        Assert.False(drives[0].TryGetProperty("rate_limiter", out _));
         Assert.True(root.TryGetProperty("entropy", out _));
         Assert.Equal(api.PathOf("metrics.json"), root.GetProperty("metrics").GetProperty("metrics_path").GetString());
 
@@ -111,7 +117,9 @@ public sealed class ApiRequestTests
         Assert.Equal("is_read_only: missing (required for a virtio-block drive)", await Refused(api.Client.PutAsync("/drives/a", $$"""{"drive_id":"a","path_on_host":"{{kernel}}","is_root_device":false}""")));
         Assert.Equal("invalid request body: missing required field 'is_root_device'", await Refused(api.Client.PutAsync("/drives/a", $$"""{"drive_id":"a","path_on_host":"{{kernel}}","is_read_only":true}""")));
         Assert.StartsWith("socket: Ember has no vhost-user-block backend", await Refused(api.Client.PutAsync("/drives/a", """{"drive_id":"a","socket":"/tmp/x","is_root_device":false}""")));
-        Assert.Equal("rate_limiter: Ember has no rate limiters yet; leave it out", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":1000,"refill_time":100}}}""")));
+        Assert.Equal("rate_limiter.bandwidth.size: -1 is below the minimum of 0", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":-1,"refill_time":100}}}""")));
+        Assert.Equal("invalid request body: missing required field 'refill_time'", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"ops":{"size":10}}}""")));
+        Assert.Equal("rate_limiter: Ember does not rate-limit the entropy device yet; leave it out", await Refused(api.Client.PutAsync("/entropy", """{"rate_limiter":{"ops":{"size":10,"refill_time":100}}}""")));
         Assert.Equal("action_type: 'Reboot' is not one of FlushMetrics, InstanceStart, SendCtrlAltDel, SendNmi", await Refused(api.Client.PutAsync("/actions", """{"action_type":"Reboot"}""")));
         Assert.Equal("state: 'Stopped' is not one of Paused, Resumed", await Refused(api.Client.PatchAsync("/vm", """{"state":"Stopped"}""")));
         Assert.Equal("level: 'Loud' is not one of Error, Warning, Info, Debug, Trace, Off", await Refused(api.Client.PutAsync("/logger", """{"level":"Loud"}""")));

@@ -1,5 +1,7 @@
+using Ember.Devices.RateLimiting;
 using Ember.Devices.Virtio.Queues;
 using Ember.Memory;
+using Ember.Sys;
 
 namespace Ember.Devices.Virtio;
 
@@ -18,6 +20,11 @@ namespace Ember.Devices.Virtio;
 /// the I/O thread at once; one lock per device serializes them, so <see cref="ProcessChain"/> runs alone.
 /// Interrupts are raised after the lock is released.
 /// Notify drains the queue without a budget: a driver that keeps adding buffers keeps the caller busy.
+/// Rate limiting: a device may put a <see cref="RateLimiter"/> on a queue (<see cref="LimiterFor"/>). A chain the
+/// limiter refuses is held, unanswered, as the queue's next request; the queue stops there, and the retry timer
+/// (<see cref="UseRetryTimer"/>) brings the device back when the limiter says, so throttling never spins.
+/// The price is fixed from the chain's segment lengths when it is popped (<see cref="ChargedBytes"/>), so a guest
+/// cannot rewrite a header afterwards to pay less.
 /// </remarks>
 public abstract class VirtioQueueDevice : IVirtioDevice
 {
@@ -26,6 +33,8 @@ public abstract class VirtioQueueDevice : IVirtioDevice
 
     private readonly Lock _lock = new();
     private SplitVirtqueue?[] _queues = [];
+    private DescriptorChain?[] _held = [];
+    private IOneShotTimer? _retryTimer;
     private VirtioActivation? _activation;
     private ulong _features;
     private bool _needsReset;
@@ -97,6 +106,7 @@ public abstract class VirtioQueueDevice : IVirtioDevice
             _activation = activation;
             _needsReset = false;
             _queues = new SplitVirtqueue?[QueueCount];
+            _held = new DescriptorChain?[QueueCount];
             for (int i = 0; i < QueueCount && i < activation.Queues.Count; i++)
             {
                 if (activation.Queues[i] is { } layout)
@@ -114,14 +124,19 @@ public abstract class VirtioQueueDevice : IVirtioDevice
         IVirtioInterrupt interrupt;
         bool signalQueue;
         bool signalConfiguration;
+        TimeSpan retryAfter;
+        IOneShotTimer? retryTimer;
         lock (_lock)
         {
             if (_activation is not { } activation || _needsReset || (uint)queue >= (uint)_queues.Length || _queues[queue] is not { } q)
                 return;
             interrupt = activation.Interrupt;
-            signalQueue = Drain(queue, q, activation.Memory);
+            signalQueue = Drain(queue, q, activation.Memory, out retryAfter);
             signalConfiguration = q.IsBroken && EnterNeedsReset();
+            retryTimer = _retryTimer;
         }
+        if (retryAfter > TimeSpan.Zero)
+            retryTimer?.Arm(retryAfter);
         // Interrupts go out after the lock is released, so a transport that holds its own lock while it
         // calls Notify can take it again inside SignalQueue without a lock-order inversion.
         if (signalQueue)
@@ -135,12 +150,53 @@ public abstract class VirtioQueueDevice : IVirtioDevice
         lock (_lock)
         {
             _queues = [];
+            _held = [];
             _activation = null;
             _features = 0;
             _needsReset = false;
             OnReset();
         }
     }
+
+    /// <summary>
+    /// The timer that calls <see cref="RetryThrottled"/> once a refused request may go through. Without one, a
+    /// held request waits for the driver's next notification.
+    /// </summary>
+    public void UseRetryTimer(IOneShotTimer timer)
+    {
+        ArgumentNullException.ThrowIfNull(timer);
+        lock (_lock)
+            _retryTimer = timer;
+    }
+
+    /// <summary>Serves the queues that hold a request the rate limiter refused (the retry timer's callback).</summary>
+    public void RetryThrottled()
+    {
+        for (int queue = 0; queue < QueueCount; queue++)
+        {
+            bool held;
+            lock (_lock)
+                held = (uint)queue < (uint)_held.Length && _held[queue] is not null;
+            if (held)
+                Notify(queue);
+        }
+    }
+
+    /// <summary>Whether queue <paramref name="queue"/> waits on its rate limiter with a request in hand.</summary>
+    public bool IsThrottled(int queue)
+    {
+        lock (_lock)
+            return (uint)queue < (uint)_held.Length && _held[queue] is not null;
+    }
+
+    /// <summary>The limiter that meters queue <paramref name="queue"/>, or null (the default) for none. Called under the device lock.</summary>
+    protected virtual RateLimiter? LimiterFor(int queue) => null;
+
+    /// <summary>
+    /// What a request costs the bandwidth bucket: by default every byte it carries either way. Computed from the
+    /// segment lengths fixed when the chain was popped, never from guest memory the guest can still change.
+    /// </summary>
+    protected virtual ulong ChargedBytes(int queue, DescriptorChain chain) => (ulong)chain.ReadableLength + chain.WritableLength;
 
     /// <summary>
     /// Answers one well-formed chain and returns the number of bytes written into its writable part (the used
@@ -178,13 +234,23 @@ public abstract class VirtioQueueDevice : IVirtioDevice
     /// <summary>Counts a chain the device chose not to answer.</summary>
     protected void CountDropped() => Interlocked.Increment(ref _droppedChains);
 
-    /// <summary>Answers every available chain; returns whether the driver wants an interrupt for them.</summary>
-    private bool Drain(int index, SplitVirtqueue queue, IGuestMemory memory)
+    /// <summary>
+    /// Answers every available chain, or stops at one the queue's limiter refuses (held for the retry, with the
+    /// wait in <paramref name="retryAfter"/>); returns whether the driver wants an interrupt for those answered.
+    /// </summary>
+    private bool Drain(int index, SplitVirtqueue queue, IGuestMemory memory, out TimeSpan retryAfter)
     {
+        retryAfter = TimeSpan.Zero;
+        var limiter = LimiterFor(index);
         do
         {
-            while (queue.TryPop(out var chain))
+            while (NextChain(index, queue) is { } chain)
             {
+                if (!chain.IsMalformed && limiter is not null && !limiter.TryConsume(ChargedBytes(index, chain), out retryAfter))
+                {
+                    _held[index] = chain;
+                    return queue.NeedsInterrupt();
+                }
                 uint used = 0;
                 if (chain.IsMalformed)
                     CountDropped();
@@ -195,6 +261,17 @@ public abstract class VirtioQueueDevice : IVirtioDevice
         }
         while (queue.EnableNotification());
         return queue.NeedsInterrupt();
+    }
+
+    /// <summary>The held (throttled) chain first, then the ring's next one.</summary>
+    private DescriptorChain? NextChain(int index, SplitVirtqueue queue)
+    {
+        if (_held[index] is { } held)
+        {
+            _held[index] = null;
+            return held;
+        }
+        return queue.TryPop(out var chain) ? chain : null;
     }
 
     private uint ProcessSafely(int index, DescriptorChain chain, IGuestMemory memory)

@@ -1,3 +1,4 @@
+using Ember.Devices.RateLimiting;
 using Ember.Sys;
 
 namespace Ember.Vmm.Control;
@@ -20,6 +21,9 @@ public sealed record DriveResource
 
     /// <summary>Sync or Async.</summary>
     public string IoEngine { get; init; } = "Sync";
+
+    /// <summary>Firecracker's rate_limiter on the drive's requests; null limits nothing.</summary>
+    public RateLimiterSettings? RateLimiter { get; init; }
 
     public void Validate()
     {

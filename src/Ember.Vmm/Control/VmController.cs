@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Ember.Devices.Legacy;
+using Ember.Devices.RateLimiting;
 using Ember.Sys;
 using Ember.Vmm.Machine;
 using Microsoft.Extensions.Logging;
@@ -120,24 +121,33 @@ public sealed class VmController : IDisposable
         _resources.PutDrive(drive);
     });
 
-    /// <summary>PATCH of a drive after start: a new backing file (swapped under the running guest).</summary>
-    public Task UpdateDrive(string driveId, string? pathOnHost) => Post(() =>
+    /// <summary>
+    /// PATCH of a drive after start: a new backing file (swapped under the running guest) and new rate-limiter
+    /// buckets (each bucket given replaces the running one; one left out stays).
+    /// </summary>
+    public Task UpdateDrive(string driveId, string? pathOnHost, RateLimiterSettings? rateLimiter = null) => Post(() =>
     {
         var vm = RequireStarted("updating a drive");
         if (_resources.Drives.All(d => d.DriveId != driveId))
             throw new ResourceConfigException($"drive_id: there is no drive '{driveId}'");
-        if (pathOnHost is null)
-            return;
-        ResourceFiles.RequireReadable("path_on_host", "drive image", pathOnHost);
-        try
+        if (pathOnHost is not null)
         {
-            vm.Virtio.ReplaceDiskImage(driveId, pathOnHost);
+            ResourceFiles.RequireReadable("path_on_host", "drive image", pathOnHost);
+            try
+            {
+                vm.Virtio.ReplaceDiskImage(driveId, pathOnHost);
+            }
+            catch (MachineConfigurationException e)
+            {
+                throw new ResourceConfigException($"path_on_host: {e.Message}");
+            }
+            _resources.ReplaceDrivePath(driveId, pathOnHost);
         }
-        catch (MachineConfigurationException e)
+        if (rateLimiter is not null)
         {
-            throw new ResourceConfigException($"path_on_host: {e.Message}");
+            vm.Virtio.UpdateDiskRateLimiter(driveId, rateLimiter);
+            _resources.ReplaceDriveRateLimiter(driveId, vm.Virtio.DiskRateLimiter(driveId)!.Settings);
         }
-        _resources.ReplaceDrivePath(driveId, pathOnHost);
     });
 
     public Task SetEntropy() => Post(() =>

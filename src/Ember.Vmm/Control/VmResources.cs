@@ -1,3 +1,4 @@
+using Ember.Devices.RateLimiting;
 using Ember.Vmm.Machine;
 
 namespace Ember.Vmm.Control;
@@ -59,11 +60,15 @@ public sealed class VmResources
     }
 
     /// <summary>After a running drive's image was swapped: the resources say the new path (GET /vm/config).</summary>
-    internal void ReplaceDrivePath(string driveId, string path)
+    internal void ReplaceDrivePath(string driveId, string path) => ChangeDrive(driveId, d => d with { PathOnHost = path });
+
+    internal void ReplaceDriveRateLimiter(string driveId, RateLimiterSettings limiter) => ChangeDrive(driveId, d => d with { RateLimiter = limiter });
+
+    private void ChangeDrive(string driveId, Func<DriveResource, DriveResource> change)
     {
         int index = _drives.FindIndex(d => d.DriveId == driveId);
         if (index >= 0)
-            _drives[index] = _drives[index] with { PathOnHost = path };
+            _drives[index] = change(_drives[index]);
     }
 
     public void SetEntropy() => Entropy = true;
@@ -108,7 +113,7 @@ public sealed class VmResources
             Console = Serial?.SerialOutPath is null ? ConsoleKind.Stdio : ConsoleKind.File,
             ConsoleFile = Serial?.SerialOutPath,
             BootTimer = bootTimer,
-            Drives = ordered.Select(d => new DriveConfig(d.DriveId, d.PathOnHost, d.IsReadOnly)).ToList(),
+            Drives = ordered.Select(d => new DriveConfig(d.DriveId, d.PathOnHost, d.IsReadOnly, d.RateLimiter)).ToList(),
             EntropyDevice = Entropy,
         };
     }

@@ -1,3 +1,4 @@
+using Ember.Devices.RateLimiting;
 using Ember.Devices.Virtio;
 using Ember.Devices.Virtio.Block;
 using Ember.Devices.Virtio.Entropy;
@@ -24,6 +25,7 @@ public sealed class VirtioPciDevices : IDisposable
     private readonly EventLoop _io = new();
     private readonly List<SafeFileHandle> _files = [];
     private readonly List<IDisposable> _vectorGroups = [];
+    private readonly List<LoopTimer> _retryTimers = [];
     private readonly List<VirtioPciFunction> _functions = [];
     private readonly Dictionary<string, (DriveConfig Drive, VirtioBlock Device)> _disks = new(StringComparer.Ordinal);
     private readonly object _swapLock = new();
@@ -37,7 +39,11 @@ public sealed class VirtioPciDevices : IDisposable
             {
                 var file = OpenDisk(drive);
                 _files.Add(file);
-                var block = new VirtioBlock(new FileBlockBackend(file, drive.ReadOnly), drive.Id);
+                var block = new VirtioBlock(new FileBlockBackend(file, drive.ReadOnly), drive.Id, limiter: new RateLimiter(drive.RateLimiter));
+                // A request the limiter refuses is retried from the I/O thread when the limiter says, never by spinning.
+                var retry = new LoopTimer(_io, block.RetryThrottled);
+                _retryTimers.Add(retry);
+                block.UseRetryTimer(retry);
                 _disks[drive.Id] = (drive, block);
                 Add(block, $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors)");
             }
@@ -103,6 +109,32 @@ public sealed class VirtioPciDevices : IDisposable
         }
     }
 
+    /// <summary>
+    /// Firecracker's PATCH of a running drive's rate_limiter: each bucket given replaces the disk's (size or
+    /// refill time 0 lifts that limit), a bucket left out stays as it is. A request held by the old limits is
+    /// tried again at once. Throws <see cref="MachineConfigurationException"/> for an unknown disk.
+    /// </summary>
+    public void UpdateDiskRateLimiter(string driveId, RateLimiterSettings changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        VirtioBlock device;
+        lock (_swapLock)
+        {
+            if (!_disks.TryGetValue(driveId, out var disk))
+                throw new MachineConfigurationException($"there is no disk '{driveId}'");
+            device = disk.Device;
+        }
+        device.Limiter.Patch(changes);
+        device.RetryThrottled();
+    }
+
+    /// <summary>The rate limiter of the running disk <paramref name="driveId"/>, or null for an unknown disk.</summary>
+    public RateLimiter? DiskRateLimiter(string driveId)
+    {
+        lock (_swapLock)
+            return _disks.TryGetValue(driveId, out var disk) ? disk.Device.Limiter : null;
+    }
+
     /// <summary>Opens a disk image for the guest: read-write unless the drive is read-only. Throws MachineConfigurationException.</summary>
     private static SafeFileHandle OpenDisk(DriveConfig drive)
     {
@@ -120,7 +152,9 @@ public sealed class VirtioPciDevices : IDisposable
 
     public void Dispose()
     {
-        // The I/O loop first: no doorbell may reach a device whose file is closed.
+        // The retry timers, then the I/O loop: no doorbell or retry may reach a device whose file is closed.
+        foreach (var timer in _retryTimers)
+            timer.Dispose();
         _io.Dispose();
         foreach (var group in _vectorGroups)
             group.Dispose();

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Ember.Devices.RateLimiting;
 using Ember.Devices.Virtio.Queues;
 using Ember.Memory;
 
@@ -19,6 +20,8 @@ namespace Ember.Devices.Virtio.Block;
 /// read-only disk is IOERR. Data moves through one reused 64 KiB bounce buffer, so a request of any size
 /// costs the host a bounded amount of memory. Backend I/O errors become IOERR; nothing here throws on guest
 /// input. Used length = bytes the device wrote into the chain (data read and the status byte).
+/// Every request passes the disk's <see cref="Limiter"/> (Firecracker's rate_limiter: one op, and its data
+/// bytes as segment lengths say), which limits nothing until it is given buckets.
 /// </remarks>
 public sealed class VirtioBlock : VirtioQueueDevice
 {
@@ -34,12 +37,15 @@ public sealed class VirtioBlock : VirtioQueueDevice
     private ulong _capacitySectors;
     private bool _writeThrough = true;
     private long _backendErrors;
+    private readonly RateLimiter _limiter;
 
     /// <param name="serial">The disk's ID for GET_ID: printable ASCII, at most 20 characters (Linux shows it as /sys/block/vda/serial).</param>
     /// <exception cref="ArgumentException">The serial is too long or not printable ASCII.</exception>
-    public VirtioBlock(IBlockBackend backend, string serial = "", ushort maxQueueSize = DefaultQueueSize)
+    /// <param name="limiter">Meters the request queue; none (the default) is a limiter with no buckets, which PATCH can fill later.</param>
+    public VirtioBlock(IBlockBackend backend, string serial = "", ushort maxQueueSize = DefaultQueueSize, RateLimiter? limiter = null)
         : base(VirtioDeviceType.Block, DeviceFeatures(backend), queueCount: 1, maxQueueSize)
     {
+        _limiter = limiter ?? new RateLimiter();
         ArgumentNullException.ThrowIfNull(serial);
         if (serial.Length > BlockConfigurationLayout.IdLength || serial.Any(c => c < 0x20 || c > 0x7E))
             throw new ArgumentException($"the disk serial '{serial}' must be at most {BlockConfigurationLayout.IdLength} printable ASCII characters", nameof(serial));
@@ -78,6 +84,20 @@ public sealed class VirtioBlock : VirtioQueueDevice
             BinaryPrimitives.WriteUInt64LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.Capacity), _capacitySectors);
         });
         return old!;
+    }
+
+    /// <summary>The request queue's rate limiter (buckets can be replaced while the disk runs).</summary>
+    public RateLimiter Limiter => _limiter;
+
+    protected override RateLimiter LimiterFor(int queue) => _limiter;
+
+    /// <summary>The data a request moves: what follows the 16-byte header, and what precedes the status byte.</summary>
+    protected override ulong ChargedBytes(int queue, DescriptorChain chain)
+    {
+        const uint header = BlockConfigurationLayout.RequestHeaderSize;
+        ulong read = chain.ReadableLength > header ? chain.ReadableLength - header : 0;
+        ulong written = chain.WritableLength > 0 ? chain.WritableLength - 1 : 0;
+        return read + written;
     }
 
     /// <summary>Requests answered IOERR because the backend failed (not because the request was bad).</summary>
