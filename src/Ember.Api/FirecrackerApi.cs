@@ -38,6 +38,14 @@ public sealed class FirecrackerApi(VmController controller)
 
     public async Task<ApiResponse> HandleAsync(string method, string path, ReadOnlyMemory<byte> body)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var response = await AnswerAsync(method, path, body).ConfigureAwait(false);
+        ApiMetrics.Record(method, path, response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return response;
+    }
+
+    private async Task<ApiResponse> AnswerAsync(string method, string path, ReadOnlyMemory<byte> body)
+    {
         try
         {
             return await DispatchAsync(method, path, body).ConfigureAwait(false);

@@ -27,6 +27,7 @@ public sealed class VmController : IDisposable
     private MicroVm? _vm;
     private IDisposable? _consoleResource;
     private long _metricsFlushes;
+    private Timer? _metricsTimer;
 
     public VmController(VmControllerOptions? options = null)
     {
@@ -167,6 +168,8 @@ public sealed class VmController : IDisposable
         if (_resources.Metrics is not null)
             throw new ResourceConfigException("metrics_path: the metrics system is already initialised");
         _resources.SetMetrics(metrics);
+        if (_options.MetricsInterval > TimeSpan.Zero)
+            _metricsTimer = new Timer(_ => FlushPeriodically(metrics.MetricsPath), null, _options.MetricsInterval, _options.MetricsInterval);
     });
 
     public Task SetSerial(SerialResource serial) => Post(() =>
@@ -184,7 +187,7 @@ public sealed class VmController : IDisposable
     {
         if (_vm is not null)
             throw new VmStateException(_vm.State, "the machine was already started");
-        var config = _resources.Build(_options.BootTimer);
+        var config = _resources.Build(_options.BootTimer) with { Name = _options.InstanceId };
         if (_options.AdjustMachine is { } adjust)
             config = adjust(config);
         if (config.Validate() is { } problem)
@@ -241,6 +244,21 @@ public sealed class VmController : IDisposable
         WriteMetricsLine(metrics.MetricsPath);
     });
 
+    /// <summary>The periodic line goes through the controller thread like any command; a failure is logged, not thrown.</summary>
+    private void FlushPeriodically(string path)
+    {
+        try
+        {
+            Post(() => WriteMetricsLine(path)).ContinueWith(
+                t => _logger.LogWarning("periodic metrics line not written: {Reason}", t.Exception!.InnerException!.Message),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            // The controller is shutting down.
+        }
+    }
+
     private void WriteMetricsLine(string path)
     {
         using var buffer = new MemoryStream();
@@ -255,11 +273,8 @@ public sealed class VmController : IDisposable
             json.WriteEndObject();
             if (_vm is { } vm)
             {
-                json.WriteStartObject("vcpu");
-                json.WriteNumber("exits_io", vm.PioExits);
-                json.WriteNumber("exits_mmio", vm.MmioExits);
+                vm.Metrics.WriteJson(json);
                 json.WriteNumber("unclaimed_accesses", vm.UnclaimedAccesses);
-                json.WriteEndObject();
             }
             json.WriteEndObject();
         }
@@ -303,6 +318,7 @@ public sealed class VmController : IDisposable
     /// <summary>Stops the machine (if any), ends the controller thread and releases everything.</summary>
     public void Dispose()
     {
+        _metricsTimer?.Dispose();
         _commands.CompleteAdding();
         if (!ReferenceEquals(Thread.CurrentThread, _thread))
             _thread.Join();

@@ -27,6 +27,12 @@ public sealed record VmControllerOptions
     /// <summary>Called on the controller thread when a logger is configured (PUT /logger); throw ResourceConfigException to refuse.</summary>
     public Action<LoggerResource>? ConfigureLogger { get; init; }
 
+    /// <summary>
+    /// How often a metrics line is written once a metrics file is set (Firecracker writes one a minute), besides
+    /// each FlushMetrics. Zero or less: only on FlushMetrics.
+    /// </summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Extra host-specific settings applied to the machine built at InstanceStart (tests, kvm_pvm).</summary>
     public Func<Machine.MachineConfig, Machine.MachineConfig>? AdjustMachine { get; init; }
 }

@@ -14,6 +14,10 @@ public sealed record MachineConfig
 
     /// <summary>Kernel image: bzImage, ELF with a PVH note, or multiboot.</summary>
     public required string KernelPath { get; init; }
+
+    /// <summary>The machine's name in its metrics (<c>ember.vm</c>) and logs; null gives vm-1, vm-2, ... in creation order.</summary>
+    public string? Name { get; init; }
+
     public string? InitrdPath { get; init; }
     public string CommandLine { get; init; } = "";
     public int VcpuCount { get; init; } = 1;

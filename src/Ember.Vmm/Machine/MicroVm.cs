@@ -7,6 +7,7 @@ using Ember.Vmm.Acpi;
 using Ember.Vmm.Boot;
 using Ember.Vmm.Cpu;
 using Ember.Vmm.Devices;
+using Ember.Vmm.Diagnostics;
 using Ember.Vmm.Virtio;
 using Ember.Vmm.Interrupts;
 using Microsoft.Extensions.Logging;
@@ -84,6 +85,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
             _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
             Pci = new PciTopology(Pio, Mmio);
             Virtio = new VirtioPciDevices(config, _vm, _memory, _interrupts, Pci, _logger);
+            Metrics = new MachineMetrics(config.Name, () => [.. _runners.Select(r => r.Exits)], Virtio);
             WireDeviceEvents();
             if (config.TestDevices)
                 RegisterInKernelSinks();
@@ -176,6 +178,9 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
 
     /// <summary>The virtio-pci devices (disks, entropy) and their I/O thread.</summary>
     public VirtioPciDevices Virtio { get; }
+
+    /// <summary>The machine's counters: exits, vCPU time, disks, interrupts (a Meter, and JSON for metrics lines).</summary>
+    public MachineMetrics Metrics { get; }
 
     /// <summary>Raised (on a vCPU thread) when the guest writes the boot-timer magic; the time since process start.</summary>
     public event Action<TimeSpan>? BootTimeReported;
@@ -482,6 +487,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
             WaitForExit();
         // The timer loop first, then the interrupt controller: timers kick vCPUs and must stop before their run pages go.
         _timers.Dispose();
+        Metrics?.Dispose();
         Virtio?.Dispose();
         _interrupts?.Dispose();
         foreach (var vcpu in _vcpus)

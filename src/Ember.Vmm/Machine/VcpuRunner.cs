@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Ember.Devices.Bus;
 using Ember.Kvm;
 using Ember.Memory;
@@ -32,11 +33,14 @@ internal sealed class VcpuRunner(
 
     public VirtualCpu Vcpu => vcpu;
 
-    /// <summary>Port I/O exits this vCPU took (written only by its own thread).</summary>
-    public long PioExits { get; private set; }
+    /// <summary>This vCPU's exits by reason and its time in KVM_RUN.</summary>
+    public VcpuExitCounters Exits { get; } = new();
 
-    /// <summary>MMIO exits this vCPU took (written only by its own thread).</summary>
-    public long MmioExits { get; private set; }
+    /// <summary>Port I/O exits this vCPU took.</summary>
+    public long PioExits => Exits.Of(VcpuExitReason.Io);
+
+    /// <summary>MMIO exits this vCPU took.</summary>
+    public long MmioExits => Exits.Of(VcpuExitReason.Mmio);
 
     public long DeviceErrors => Interlocked.Read(ref _deviceErrors);
 
@@ -104,7 +108,9 @@ internal sealed class VcpuRunner(
                 RunPausedWork();
                 if (interrupts.InjectsFromUserSpace)
                     interrupts.BeforeRun(vcpu);
+                long entered = Stopwatch.GetTimestamp();
                 var exit = vcpu.Run();
+                Exits.Count(exit.Reason, Stopwatch.GetTimestamp() - entered);
                 if (!Dispatch(exit))
                     return;
             }
@@ -149,11 +155,9 @@ internal sealed class VcpuRunner(
         switch (exit.Reason)
         {
             case VcpuExitReason.Io:
-                PioExits++;
                 HandleIo(exit.Io);
                 return true;
             case VcpuExitReason.Mmio:
-                MmioExits++;
                 HandleMmio(exit.Mmio);
                 return true;
             case VcpuExitReason.IoapicEoi:

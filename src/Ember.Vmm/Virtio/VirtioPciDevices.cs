@@ -109,6 +109,16 @@ public sealed class VirtioPciDevices : IDisposable
         }
     }
 
+    /// <summary>The disks by id, in configuration order.</summary>
+    public IReadOnlyList<(string Id, VirtioBlock Device)> Disks
+    {
+        get
+        {
+            lock (_swapLock)
+                return [.. _disks.Select(d => (d.Key, d.Value.Device))];
+        }
+    }
+
     /// <summary>
     /// Firecracker's PATCH of a running drive's rate_limiter: each bucket given replaces the disk's (size or
     /// refill time 0 lifts that limit), a bucket left out stays as it is. A request held by the old limits is

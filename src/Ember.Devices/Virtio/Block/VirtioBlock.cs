@@ -37,6 +37,11 @@ public sealed class VirtioBlock : VirtioQueueDevice
     private ulong _capacitySectors;
     private bool _writeThrough = true;
     private long _backendErrors;
+    private long _readBytes;
+    private long _writtenBytes;
+    private long _reads;
+    private long _writes;
+    private long _flushes;
     private readonly RateLimiter _limiter;
 
     /// <param name="serial">The disk's ID for GET_ID: printable ASCII, at most 20 characters (Linux shows it as /sys/block/vda/serial).</param>
@@ -102,6 +107,21 @@ public sealed class VirtioBlock : VirtioQueueDevice
 
     /// <summary>Requests answered IOERR because the backend failed (not because the request was bad).</summary>
     public long BackendErrors => Interlocked.Read(ref _backendErrors);
+
+    /// <summary>Bytes the guest read from the disk (answered IN requests).</summary>
+    public long ReadBytes => Interlocked.Read(ref _readBytes);
+
+    /// <summary>Bytes the guest wrote to the disk (answered OUT requests).</summary>
+    public long WrittenBytes => Interlocked.Read(ref _writtenBytes);
+
+    /// <summary>IN requests answered OK.</summary>
+    public long Reads => Interlocked.Read(ref _reads);
+
+    /// <summary>OUT requests answered OK.</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
+    /// <summary>FLUSH requests answered OK.</summary>
+    public long Flushes => Interlocked.Read(ref _flushes);
 
     public override int ConfigurationLength => BlockConfigurationLayout.Length;
 
@@ -205,6 +225,8 @@ public sealed class VirtioBlock : VirtioQueueDevice
                 return BlockStatus.IoError;
             done += (uint)chunk;
         }
+        Interlocked.Increment(ref _reads);
+        Interlocked.Add(ref _readBytes, length);
         return BlockStatus.Ok;
     }
 
@@ -228,12 +250,15 @@ public sealed class VirtioBlock : VirtioQueueDevice
         }
         if (_writeThrough)
             _backend.Flush();
+        Interlocked.Increment(ref _writes);
+        Interlocked.Add(ref _writtenBytes, length);
         return BlockStatus.Ok;
     }
 
     private BlockStatus Flush()
     {
         _backend.Flush();
+        Interlocked.Increment(ref _flushes);
         return BlockStatus.Ok;
     }
 

@@ -43,6 +43,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     private int _doorbellGeneration;
     private long _ignoredAccesses;
     private long _notifyRegionWrites;
+    private long _interruptsSignalled;
 
     /// <param name="device">The device model.</param>
     /// <param name="memory">Guest RAM, for the device's queues.</param>
@@ -115,6 +116,9 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     /// KVM swallows them, so this stays where it was while the queues work.
     /// </summary>
     public long NotifyRegionWrites => Interlocked.Read(ref _notifyRegionWrites);
+
+    /// <summary>Queue and configuration-change interrupts the device raised (whether or not a vector was mapped).</summary>
+    public long InterruptsSignalled => Interlocked.Read(ref _interruptsSignalled);
 
     /// <summary>The current device_status as the driver reads it.</summary>
     public VirtioDeviceStatus Status
@@ -190,6 +194,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
 
     private void Signal(ushort vector, byte isrBit)
     {
+        Interlocked.Increment(ref _interruptsSignalled);
         if (_msix.IsEnabled)
         {
             // §4.1.5.1.2: with MSI-X on, a NO_VECTOR mapping means no interrupt at all.
