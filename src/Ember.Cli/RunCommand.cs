@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Diagnostics;
 using Ember.Devices.Legacy;
+using Ember.Devices.Virtio.Net;
 using Ember.Kvm;
 using Ember.Sys;
 using Ember.Vmm.Boot;
@@ -29,6 +30,7 @@ internal static class RunCommand
     private static readonly Option<string?> CpuidMask = new("--cpuid-mask") { Description = "CPUID features to hide, comma-separated (e.g. cx16,xsave)." };
     private static readonly Option<bool> NoDecompress = new("--no-decompress") { Description = "Boot a bzImage through its own decompressor instead of Ember decompressing it and using the PVH entry." };
     private static readonly Option<string[]> Disk = new("--disk") { Description = "A virtio-blk disk: PATH[,ro][,id=NAME] (repeat for more; the first is /dev/vda; NAME is its serial, diskN by default).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private static readonly Option<string[]> Net = new("--net") { Description = "A virtio-net interface on an existing host TAP: tap=NAME[,mac=MAC][,id=ID] (repeat for more; the first is eth0; without mac= the guest picks one).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private static readonly Option<bool> Rng = new("--rng") { Description = "A virtio-rng device (the guest's /dev/hwrng) fed from the host's random number generator." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
     private static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Only errors on stderr: no host notes or warnings." };
@@ -41,7 +43,7 @@ internal static class RunCommand
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Rng, Verbose, Quiet })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Net, Rng, Verbose, Quiet })
             command.Options.Add(option);
         command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
@@ -82,6 +84,64 @@ internal static class RunCommand
                 return false;
             }
             drives.Add(new DriveConfig(id, parts[0], readOnly));
+        }
+        return true;
+    }
+
+    /// <summary>--net tap=NAME[,mac=MAC][,id=ID]: without an id, interface N (from 0) is "netN".</summary>
+    private static bool TryParseNetworks(string[] values, out List<NetworkInterfaceConfig> networks, out string? error)
+    {
+        const string Form = "tap=NAME[,mac=MAC][,id=ID]";
+        networks = [];
+        error = null;
+        foreach (string value in values)
+        {
+            string? tap = null, id = null;
+            MacAddress? mac = null;
+            foreach (string part in value.Split(','))
+            {
+                int equals = part.IndexOf('=', StringComparison.Ordinal);
+                string key = equals < 0 ? part : part[..equals];
+                string setting = equals < 0 ? "" : part[(equals + 1)..];
+                bool repeated = key switch
+                {
+                    "tap" => tap is not null,
+                    "mac" => mac is not null,
+                    "id" => id is not null,
+                    _ => false,
+                };
+                if (repeated)
+                {
+                    error = $"--net '{value}' gives {key}= twice ({Form})";
+                    return false;
+                }
+                switch (key)
+                {
+                    case "tap" when equals >= 0:
+                        tap = setting;
+                        break;
+                    case "id" when equals >= 0:
+                        id = setting;
+                        break;
+                    case "mac" when equals >= 0:
+                        if (MacAddress.TryParse(setting, out var address) is { } macProblem)
+                        {
+                            error = $"--net '{value}': {macProblem}";
+                            return false;
+                        }
+                        mac = address;
+                        break;
+                    default:
+                        error = $"unknown --net setting '{part}' in '{value}' ({Form})";
+                        return false;
+                }
+            }
+            if (string.IsNullOrEmpty(tap))
+            {
+                error = $"--net '{value}' names no TAP ({Form})";
+                return false;
+            }
+            networks.Add(new NetworkInterfaceConfig(id ?? $"net{networks.Count}", tap, mac));
         }
         return true;
     }
@@ -160,6 +220,8 @@ internal static class RunCommand
 
         if (!TryParseDisks(result.GetValue(Disk) ?? [], out var drives, out string? driveError))
             return Fail(driveError!);
+        if (!TryParseNetworks(result.GetValue(Net) ?? [], out var networks, out string? networkError))
+            return Fail(networkError!);
         var config = new MachineConfig
         {
             KernelPath = kernel,
@@ -175,6 +237,7 @@ internal static class RunCommand
             TestDevices = result.GetValue(TestDevices),
             DecompressBzImage = !result.GetValue(NoDecompress),
             Drives = drives,
+            NetworkInterfaces = networks,
             EntropyDevice = result.GetValue(Rng),
             CpuidMask = cpuidMask.Distinct().ToList(),
         };

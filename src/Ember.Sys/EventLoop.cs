@@ -91,6 +91,29 @@ public sealed class EventLoop : IDisposable
         }
     }
 
+    /// <summary>
+    /// Changes which readiness the subscription's handler is called for (EPOLL_CTL_MOD; None leaves only errors and
+    /// hang-ups, which epoll always reports). Callable from any thread, a handler included, and it does not take the
+    /// dispatch lock, so a caller may hold a lock of its own that its handler also takes. A subscription that is gone
+    /// (unsubscribed, its fd closed, the loop disposed) is left alone.
+    /// </summary>
+    public void ChangeEvents(EventSubscription subscription, EpollEvents events)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        if (_stopping)
+            return;
+        try
+        {
+            _epoll.Modify(subscription.Fd, events, subscription.Token);
+        }
+        catch (SystemCallException e) when (e.Errno is Errno.ENOENT or Errno.EBADF)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     /// <summary>Starts the loop on its own thread.</summary>
     public void Start(ThreadRole role, string? name = null)
     {

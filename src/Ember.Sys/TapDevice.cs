@@ -92,6 +92,17 @@ public sealed unsafe class TapDevice : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Whether a network interface called <paramref name="name"/> (a TAP or anything else) exists in this process's
+    /// network namespace. Opening a TAP that does not exist would create one, which disappears with Ember; a VMM that
+    /// expects the host's TAP checks first, so a typo is an error rather than a private interface nobody routes to.
+    /// </summary>
+    public static bool InterfaceExists(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return ValidateName(name) is null && Libc.IfNameToIndex(name) != 0;
+    }
+
     private static string Printable(string name)
     {
         var builder = new StringBuilder(name.Length);

@@ -129,6 +129,32 @@ public sealed partial class CommandLineErrorTests : IDisposable
         Assert.Contains(expected, OneErrorLine(EmberProcess.Run(["run", "--kernel", _notAKernel, .. disks, "--console", "none"])));
     }
 
+    [Theory]
+    [InlineData(new[] { "tap=" }, "--net 'tap=' names no TAP (tap=NAME[,mac=MAC][,id=ID])")]
+    [InlineData(new[] { "mac=02:00:00:00:00:01" }, "--net 'mac=02:00:00:00:00:01' names no TAP")]
+    [InlineData(new[] { "tap=tap0,mac=zz" }, "--net 'tap=tap0,mac=zz': 'zz' is not a MAC address")]
+    [InlineData(new[] { "tap=tap0,mac=01:00:5e:00:00:01" }, "'01:00:5e:00:00:01' is a multicast MAC address")]
+    [InlineData(new[] { "tap=tap0,mac=00:00:00:00:00:00" }, "all-zero MAC address")]
+    [InlineData(new[] { "tap=tap0,speed=10" }, "unknown --net setting 'speed=10' in 'tap=tap0,speed=10'")]
+    [InlineData(new[] { "tap0" }, "unknown --net setting 'tap0' in 'tap0'")]
+    [InlineData(new[] { "tap=a,tap=b" }, "--net 'tap=a,tap=b' gives tap= twice")]
+    [InlineData(new[] { "tap=embnosuch0" }, "TAP 'embnosuch0' does not exist; create it first (ip tuntap add embnosuch0 mode tap")]
+    [InlineData(new[] { "tap=bad/name" }, "TAP name 'bad/name' may contain only letters, digits")]
+    [InlineData(new[] { "tap=lo", "tap=lo" }, "TAP 'lo' is given to two network interfaces")]
+    [InlineData(new[] { "tap=lo,id=a", "tap=lo2,id=a" }, "network interface id 'a' is used twice")]
+    [InlineData(new[] { "tap=lo,id=a b" }, "network interface id 'a b' must be 1 to 64 letters")]
+    [InlineData(new[] { "tap=lo,mac=02:00:00:00:00:07", "tap=embnosuch0,mac=02:00:00:00:00:07" }, "MAC address 02:00:00:00:00:07 is given to two network interfaces")]
+    public void ABadNetworkInterfaceIsOneLineNamingIt(string[] nets, string expected)
+    {
+        string[] options = [.. nets.SelectMany(n => new[] { "--net", n })];
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run(["run", "--kernel", _notAKernel, .. options, "--console", "none"])));
+    }
+
+    [Fact]
+    public void ANetworkInterfaceWithoutALocalApicIsRefusedWithTheFix() =>
+        Assert.Contains("virtio devices need a local APIC for their MSI-X interrupts",
+            OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--irqchip", "userspace", "--net", "tap=lo", "--console", "none")));
+
     [Fact]
     public void VirtioDevicesWithoutALocalApicAreRefusedWithTheFix() =>
         Assert.Contains("virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel",

@@ -159,4 +159,47 @@ public sealed class EventLoopTests
         var dispose = Task.Run(loop.Dispose, TestContext.Current.CancellationToken);
         await dispose.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
     }
+    [Fact]
+    public void ChangeEventsTurnsReadinessOffAndOnWhileTheFdStaysReady()
+    {
+        using var loop = new EventLoop();
+        using var eventFd = new EventFd();
+        using var called = new ManualResetEventSlim();
+        int calls = 0;
+        EventSubscription? subscription = null;
+        // The handler never drains the eventfd: it stays readable, and only the changed interest stops the calls.
+        subscription = loop.Subscribe(eventFd.Handle, EpollEvents.None, _ =>
+        {
+            Interlocked.Increment(ref calls);
+            loop.ChangeEvents(subscription!, EpollEvents.None);
+            called.Set();
+        });
+        using var unsubscribeAtEnd = subscription;
+        loop.Start(ThreadRole.DeviceIo);
+        eventFd.Signal();
+        RoundTrip(loop);
+        Assert.Equal(0, Volatile.Read(ref calls));
+
+        loop.ChangeEvents(subscription, EpollEvents.In);
+        Assert.True(called.Wait(SafetyNet, TestContext.Current.CancellationToken), "turned on, the ready fd's handler runs");
+        RoundTrip(loop);
+        RoundTrip(loop);
+        Assert.Equal(1, Volatile.Read(ref calls));
+
+        subscription.Dispose();
+        // A subscription that is gone is left alone.
+        loop.ChangeEvents(subscription, EpollEvents.In);
+        RoundTrip(loop);
+        Assert.Equal(1, Volatile.Read(ref calls));
+    }
+
+    /// <summary>Returns once the loop has gone once more round epoll_wait and its handlers.</summary>
+    private static void RoundTrip(EventLoop loop)
+    {
+        using var probe = new EventFd();
+        using var probed = new ManualResetEventSlim();
+        using var subscription = loop.Subscribe(probe.Handle, EpollEvents.In, _ => { probe.Drain(); probed.Set(); });
+        probe.Signal();
+        Assert.True(probed.Wait(SafetyNet, TestContext.Current.CancellationToken), "the loop did not come round");
+    }
 }

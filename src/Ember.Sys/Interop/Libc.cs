@@ -181,6 +181,10 @@ internal static unsafe partial class Libc
         public nuint Length;
     }
 
+    /// <summary>The index of the network interface <paramref name="name"/> in the caller's network namespace, or 0 when there is none.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "if_nametoindex", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial uint IfNameToIndex(string name);
+
     public const int AF_UNIX = 1;
     public const int SOCK_STREAM = 1;
     public const int SOCK_NONBLOCK = 0x800;

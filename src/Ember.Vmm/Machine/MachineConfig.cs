@@ -1,3 +1,4 @@
+using Ember.Devices.Virtio.Net;
 using Ember.Sys;
 
 namespace Ember.Vmm.Machine;
@@ -50,6 +51,9 @@ public sealed record MachineConfig
     /// <summary>virtio-blk disks, in order: the first is /dev/vda in a Linux guest.</summary>
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
 
+    /// <summary>virtio-net interfaces, each on its own host TAP, in order: the first is eth0 in a Linux guest.</summary>
+    public IReadOnlyList<NetworkInterfaceConfig> NetworkInterfaces { get; init; } = [];
+
     /// <summary>A virtio-rng device fed from the host's random number generator.</summary>
     public bool EntropyDevice { get; init; }
 
@@ -86,8 +90,10 @@ public sealed record MachineConfig
             return "console file path missing";
         if (DriveProblem() is { } driveProblem)
             return driveProblem;
+        if (NetworkProblem() is { } networkProblem)
+            return networkProblem;
         // Ember's PCI devices interrupt through MSI-X, which needs a local APIC.
-        if (Irqchip == IrqchipMode.Userspace && (Drives.Count > 0 || EntropyDevice))
+        if (Irqchip == IrqchipMode.Userspace && (Drives.Count > 0 || EntropyDevice || NetworkInterfaces.Count > 0))
             return "virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel";
         return null;
     }
@@ -97,7 +103,7 @@ public sealed record MachineConfig
 
     private string? DriveProblem()
     {
-        if (Drives.Count + (EntropyDevice ? 1 : 0) > MaximumPciDevices)
+        if (Drives.Count + NetworkInterfaces.Count + (EntropyDevice ? 1 : 0) > MaximumPciDevices)
             return $"at most {MaximumPciDevices} virtio devices fit on the PCI bus";
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var drive in Drives)
@@ -118,6 +124,32 @@ public sealed record MachineConfig
             };
             if (problem is not null)
                 return problem;
+        }
+        return null;
+    }
+
+    /// <summary>Ids and TAPs unique, each TAP present in this network namespace (Ember attaches to it, never creates it), MACs unique.</summary>
+    private string? NetworkProblem()
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var taps = new HashSet<string>(StringComparer.Ordinal);
+        var macs = new HashSet<MacAddress>();
+        foreach (var network in NetworkInterfaces)
+        {
+            if (network.Id.Length is 0 or > 64 || !network.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+                return $"network interface id '{network.Id}' must be 1 to 64 letters, digits, '_' or '-'";
+            if (!ids.Add(network.Id))
+                return $"network interface id '{network.Id}' is used twice";
+            if (TapDevice.ValidateName(network.TapName) is { } nameProblem)
+                return nameProblem;
+            if (!taps.Add(network.TapName))
+                return $"TAP '{network.TapName}' is given to two network interfaces; each needs its own";
+            if (network.Mac is { } zero && zero == default)
+                return $"network interface '{network.Id}': the all-zero MAC address names no interface";
+            if (network.Mac is { } mac && !macs.Add(mac))
+                return $"MAC address {mac} is given to two network interfaces";
+            if (!TapDevice.InterfaceExists(network.TapName))
+                return $"TAP '{network.TapName}' does not exist; create it first (ip tuntap add {network.TapName} mode tap && ip link set {network.TapName} up)";
         }
         return null;
     }

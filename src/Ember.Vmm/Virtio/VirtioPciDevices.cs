@@ -2,6 +2,7 @@ using Ember.Devices.RateLimiting;
 using Ember.Devices.Virtio;
 using Ember.Devices.Virtio.Block;
 using Ember.Devices.Virtio.Entropy;
+using Ember.Devices.Virtio.Net;
 using Ember.Devices.Virtio.Transport;
 using Ember.Kvm;
 using Ember.Memory;
@@ -15,15 +16,16 @@ using Microsoft.Win32.SafeHandles;
 namespace Ember.Vmm.Virtio;
 
 /// <summary>
-/// The machine's virtio devices: one virtio-pci function per configured disk and the entropy device, in
-/// that order on PCI bus 0. It owns what they use on the host: the disk files, the MSI-X vector groups and
-/// the device I/O thread, an event loop that serves the queues' doorbells (ioeventfds), so a guest's queue
-/// notification is handled off the vCPU thread without an exit to user space.
+/// The machine's virtio devices: one virtio-pci function per configured disk, the entropy device, and one per
+/// network interface, in that order on PCI bus 0. It owns what they use on the host: the disk files, the TAPs, the
+/// MSI-X vector groups and the device I/O thread, an event loop that serves the queues' doorbells (ioeventfds) and
+/// the TAPs' readiness, so a guest's queue notification is handled off the vCPU thread without an exit to user space.
 /// </summary>
 public sealed class VirtioPciDevices : IDisposable
 {
     private readonly EventLoop _io = new();
     private readonly List<SafeFileHandle> _files = [];
+    private readonly List<TapNetBackend> _taps = [];
     private readonly List<IDisposable> _vectorGroups = [];
     private readonly List<LoopTimer> _retryTimers = [];
     private readonly List<VirtioPciFunction> _functions = [];
@@ -49,6 +51,14 @@ public sealed class VirtioPciDevices : IDisposable
             }
             if (config.EntropyDevice)
                 Add(new VirtioEntropy(), "virtio-rng");
+            foreach (var network in config.NetworkInterfaces)
+            {
+                var backend = OpenTap(network);
+                _taps.Add(backend);
+                var net = new VirtioNet(backend, network.Mac);
+                backend.Attach(_io, net.OnBackendReady);
+                Add(net, $"virtio-net {network.Id} (TAP {network.TapName}, {(network.Mac is { } mac ? $"MAC {mac}" : "MAC chosen by the guest")})");
+            }
             if (_functions.Count > 0)
                 _io.Start(ThreadRole.DeviceIo, "virtio");
 
@@ -160,12 +170,31 @@ public sealed class VirtioPciDevices : IDisposable
         }
     }
 
+    /// <summary>Attaches to the host TAP of <paramref name="network"/>. Throws MachineConfigurationException.</summary>
+    private static TapNetBackend OpenTap(NetworkInterfaceConfig network)
+    {
+        // TUNSETIFF would create a missing TAP, which would vanish with Ember and carry nobody's traffic.
+        if (!TapDevice.InterfaceExists(network.TapName))
+            throw new MachineConfigurationException($"TAP '{network.TapName}' does not exist; create it first (ip tuntap add {network.TapName} mode tap && ip link set {network.TapName} up)");
+        try
+        {
+            return new TapNetBackend(TapDevice.Open(network.TapName));
+        }
+        catch (SystemCallException e)
+        {
+            // Already one line naming the TAP and the fix (busy, not a TAP, no permission).
+            throw new MachineConfigurationException(e.Message);
+        }
+    }
+
     public void Dispose()
     {
         // The retry timers, then the I/O loop: no doorbell or retry may reach a device whose file is closed.
         foreach (var timer in _retryTimers)
             timer.Dispose();
         _io.Dispose();
+        foreach (var tap in _taps)
+            tap.Dispose();
         foreach (var group in _vectorGroups)
             group.Dispose();
         foreach (var file in _files)

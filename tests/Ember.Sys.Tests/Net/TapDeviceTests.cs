@@ -222,6 +222,22 @@ public sealed class TapDeviceTests
         Assert.DoesNotContain('\n', refused.Message);
     }
 
+    [Fact]
+    public void InterfaceExistsSeesOnlyThisNamespacesInterfaces()
+    {
+        SkipWithoutTap();
+        Assert.True(TapDevice.InterfaceExists("lo"));
+        Assert.False(TapDevice.InterfaceExists("embnosuch0"));
+        Assert.False(TapDevice.InterfaceExists("bad/name"));
+        using var netns = NetworkNamespace.Create();
+        var name = UniqueTapName();
+        using var tap = TapDevice.Open(name);
+        Assert.True(TapDevice.InterfaceExists(name));
+        // Moved into another namespace, the TAP is no longer here, though its fd still works.
+        netns.Adopt(name);
+        Assert.False(TapDevice.InterfaceExists(name));
+    }
+
     [Theory]
     [InlineData("tap0")]
     [InlineData("a-name-of-15-ch")]

@@ -180,6 +180,38 @@ public sealed class SplitVirtqueue
     }
 
     /// <summary>
+    /// Returns several chains at once: writes every used element, then publishes used idx once, so the driver sees
+    /// all of them or none. virtio-net needs this for a frame spread over several receive chains (MRG_RXBUF, virtio
+    /// 1.2 §5.1.6.4): a driver that saw the first chain before the others would find buffers missing.
+    /// </summary>
+    public void AddUsedBatch(ReadOnlySpan<UsedElement> elements)
+    {
+        // At most Size chains are ever outstanding; more would overwrite slots the driver has not read.
+        if (elements.Length > _size)
+            throw new ArgumentException($"{elements.Length} used elements do not fit a queue of {_size}", nameof(elements));
+        if (IsBroken || elements.IsEmpty)
+            return;
+        Span<byte> element = stackalloc byte[SplitRing.UsedElementSize];
+        ushort next = _nextUsed;
+        foreach (var used in elements)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(element, used.HeadIndex);
+            BinaryPrimitives.WriteUInt32LittleEndian(element[4..], used.Length);
+            ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(next & (_size - 1)));
+            if (!TryAddress(_deviceArea, offset, out var address) || !_memory.TryWrite(address, element))
+            {
+                Break(QueueFault.RingInaccessible);
+                return;
+            }
+            next++;
+        }
+        _nextUsed = next;
+        // Release: every element above becomes visible before the index that covers them.
+        if (!TryWriteIndex(_deviceArea, SplitRing.UsedIndexOffset, _nextUsed))
+            Break(QueueFault.RingInaccessible);
+    }
+
+    /// <summary>
     /// Called when the device has run out of chains and is about to wait for a notification. Under EVENT_IDX
     /// it publishes avail_event (notify me when you add past what I consumed); then it looks at avail idx again,
     /// because the driver may have added a buffer before seeing that. True means more is available: keep popping.
