@@ -46,6 +46,7 @@ internal sealed class VirtioBlockGuestEmitter
     private const uint VarSum = L.Variables + 0x2C;
     private const uint VarExpectedLength = L.Variables + 0x30;
     private const uint VarCapability = L.Variables + 0x34;   // the capability being read
+    private const uint VarData = L.Variables + 0x38;         // this request's data: the buffer, or further on when spread
     private const uint VarBarAddress = L.Variables + 0x40;   // six dwords
 
     private readonly Assembler _a;
@@ -321,6 +322,7 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(__dword_ptr[VarSectorLow], (uint)step.Sector);
         a.mov(__dword_ptr[VarSectorHigh], (uint)(step.Sector >> 32));
         a.mov(__dword_ptr[VarSum], 0);
+        a.mov(__dword_ptr[VarData], L.DataBuffer);
         a.Label(ref repeat);
         if (step.Kind == VirtioBlockStepKind.Write && step.FillSeed is { } seed)
         {
@@ -340,6 +342,8 @@ internal sealed class VirtioBlockGuestEmitter
             a.mov(ecx, step.Length / 4);
             a.call(_checksum);
         }
+        if (step.SpreadBuffer)
+            a.add(__dword_ptr[VarData], step.Length);
         a.add(__dword_ptr[VarSectorLow], (uint)step.Stride);
         a.adc(__dword_ptr[VarSectorHigh], (uint)(step.Stride >> 32));
         a.inc(__dword_ptr[L.ResultRequest]);
@@ -413,7 +417,8 @@ internal sealed class VirtioBlockGuestEmitter
         a.test(ecx, ecx);
         a.jz(noData);
         a.mov(__word_ptr[d0 + 14], 1);
-        a.mov(__dword_ptr[d1], L.DataBuffer);
+        a.mov(eax, __dword_ptr[VarData]);
+        a.mov(__dword_ptr[d1], eax);
         a.mov(__dword_ptr[d1 + 4], 0);
         a.mov(__dword_ptr[d1 + 8], ecx);
         a.mov(eax, edx);
@@ -476,14 +481,14 @@ internal sealed class VirtioBlockGuestEmitter
         a.ret();
     }
 
-    /// <summary>checksum: folds ecx dwords of the data buffer into VarSum (see <see cref="VirtioBlockChecksum"/>).</summary>
+    /// <summary>checksum: folds ecx dwords of this request's data into VarSum (see <see cref="VirtioBlockChecksum"/>).</summary>
     private void EmitChecksum()
     {
         var a = _a;
         var loop = a.CreateLabel();
         a.Label(ref _checksum);
         a.mov(eax, __dword_ptr[VarSum]);
-        a.mov(esi, L.DataBuffer);
+        a.mov(esi, __dword_ptr[VarData]);
         a.Label(ref loop);
         a.rol(eax, 5);
         a.add(eax, __dword_ptr[esi]);
@@ -494,13 +499,13 @@ internal sealed class VirtioBlockGuestEmitter
         a.ret();
     }
 
-    /// <summary>fill: the data buffer's first ecx dwords become eax, eax + 1, ….</summary>
+    /// <summary>fill: this request's first ecx dwords of data become eax, eax + 1, ….</summary>
     private void EmitFill()
     {
         var a = _a;
         var loop = a.CreateLabel();
         a.Label(ref _fill);
-        a.mov(edi, L.DataBuffer);
+        a.mov(edi, __dword_ptr[VarData]);
         a.Label(ref loop);
         a.stosd();
         a.inc(eax);
