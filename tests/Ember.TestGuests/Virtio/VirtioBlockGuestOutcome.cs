@@ -1,0 +1,41 @@
+namespace Ember.TestGuests.Virtio;
+
+/// <summary>
+/// The byte the virtio-blk test guest writes to the debug-exit port: <see cref="Success"/>, or the step of the
+/// driver's bring-up or of a request that failed. COM1 carries the details (a "FAIL" line).
+/// </summary>
+public enum VirtioBlockGuestOutcome : byte
+{
+    Success = 0x01,
+    /// <summary>No function 1AF4:1042 at the requested index on bus 0.</summary>
+    NoDevice = 0x10,
+    /// <summary>Status bit 4 clear: the function has no capability list.</summary>
+    NoCapabilityList = 0x11,
+    /// <summary>The capability list did not end within 48 entries.</summary>
+    CapabilityLoop = 0x12,
+    MissingCommonConfiguration = 0x13,
+    MissingNotifyConfiguration = 0x14,
+    MissingDeviceConfiguration = 0x15,
+    /// <summary>A capability names an I/O BAR, a BAR index over 5, or an upper half of a 64-bit BAR.</summary>
+    UnusableBar = 0x16,
+    /// <summary>A 64-bit BAR placed above 4 GiB, out of a 32-bit guest's reach.</summary>
+    BarAbove4GiB = 0x17,
+    /// <summary>A BAR was left at 0 and the program gave no address to assign.</summary>
+    BarUnassigned = 0x18,
+    /// <summary>device_status did not read 0 after the reset.</summary>
+    ResetFailed = 0x19,
+    /// <summary>The device does not offer VIRTIO_F_VERSION_1 (feature bit 32).</summary>
+    NoVersion1 = 0x1A,
+    /// <summary>FEATURES_OK did not stick.</summary>
+    FeaturesRejected = 0x1B,
+    /// <summary>Queue 0 missing or its maximum size below the program's queue size.</summary>
+    QueueTooSmall = 0x1C,
+    /// <summary>DRIVER_OK did not stick, or the device set DEVICE_NEEDS_RESET.</summary>
+    DeviceFailed = 0x1D,
+    /// <summary>A used element named a descriptor other than the request's head.</summary>
+    WrongUsedId = 0x20,
+    /// <summary>A used element's length was not the bytes the device should have written (data + status).</summary>
+    WrongUsedLength = 0x21,
+    /// <summary>A request's status byte was not the step's expected status.</summary>
+    WrongStatus = 0x22,
+}

@@ -1,0 +1,62 @@
+namespace Ember.TestGuests.Virtio;
+
+/// <summary>
+/// What the virtio-blk test guest does once it has brought the device up: <see cref="Steps"/>, in order,
+/// one request in flight at a time.
+/// </summary>
+public sealed record VirtioBlockGuestProgram
+{
+    /// <summary>The requests to make.</summary>
+    public required IReadOnlyList<VirtioBlockStep> Steps { get; init; }
+
+    /// <summary>Which virtio-blk function on bus 0 to drive, counting from 0 in slot order.</summary>
+    public int DeviceIndex { get; init; }
+
+    /// <summary>Queue 0's size: a power of two up to <see cref="VirtioBlockGuestLayout.MaxQueueSize"/>.</summary>
+    public ushort QueueSize { get; init; } = 16;
+
+    /// <summary>
+    /// Where BARs get addresses when the guest assigns them (sized, naturally aligned, one after another). A BAR
+    /// left at 0 is assigned here; null makes such a BAR a failure (<see cref="VirtioBlockGuestOutcome.BarUnassigned"/>).
+    /// </summary>
+    public uint? BarAssignmentBase { get; init; }
+
+    /// <summary>
+    /// Move every BAR the virtio capabilities use to <see cref="BarAssignmentBase"/>, as an OS that reassigns
+    /// firmware's placement does (memory decoding off while they move).
+    /// </summary>
+    public bool ReassignBars { get; init; }
+
+    /// <summary>
+    /// Write queue 0's notify address once after the queue is set up but before DRIVER_OK: no doorbell
+    /// is attached yet, so the write exits to the VMM, which must count it and ignore it.
+    /// </summary>
+    public bool NotifyBeforeDriverOk { get; init; }
+
+    /// <summary>
+    /// An MMIO byte that gets the value 123 right before the first request: Firecracker's boot timer (Ember's
+    /// <c>Layout.BootTimer</c>), so the host can time the request phase alone. Null for none.
+    /// </summary>
+    public uint? RequestPhaseMarker { get; init; }
+
+    /// <summary>Null when the program can be assembled, else why not.</summary>
+    public string? Problem()
+    {
+        if (Steps is null || Steps.Count == 0)
+            return "the program has no steps";
+        if (Steps.Count > VirtioBlockGuestLayout.MaxSteps)
+            return $"at most {VirtioBlockGuestLayout.MaxSteps} steps";
+        if (DeviceIndex is < 0 or > 31)
+            return "the device index is 0 to 31";
+        if (QueueSize == 0 || QueueSize > VirtioBlockGuestLayout.MaxQueueSize || (QueueSize & (QueueSize - 1)) != 0)
+            return $"the queue size must be a power of two up to {VirtioBlockGuestLayout.MaxQueueSize}";
+        if (ReassignBars && BarAssignmentBase is null)
+            return "reassigning BARs needs a BarAssignmentBase";
+        for (int i = 0; i < Steps.Count; i++)
+        {
+            if (Steps[i].Problem(VirtioBlockGuestLayout.DataBufferSize) is { } problem)
+                return $"step {i}: {problem}";
+        }
+        return null;
+    }
+}
