@@ -26,6 +26,7 @@ public sealed class VirtioPciDevices : IDisposable
     private readonly EventLoop _io = new();
     private readonly List<SafeFileHandle> _files = [];
     private readonly List<TapNetBackend> _taps = [];
+    private readonly Dictionary<string, RateLimitedNetBackend> _networks = new(StringComparer.Ordinal);
     private readonly List<IDisposable> _vectorGroups = [];
     private readonly List<LoopTimer> _retryTimers = [];
     private readonly List<VirtioPciFunction> _functions = [];
@@ -55,8 +56,14 @@ public sealed class VirtioPciDevices : IDisposable
             {
                 var backend = OpenTap(network);
                 _taps.Add(backend);
-                var net = new VirtioNet(backend, network.Mac);
+                var limited = new RateLimitedNetBackend(backend, new RateLimiter(network.RxRateLimiter), new RateLimiter(network.TxRateLimiter));
+                var net = new VirtioNet(limited, network.Mac);
                 backend.Attach(_io, net.OnBackendReady);
+                var retry = new LoopTimer(_io, limited.RetryThrottled);
+                _retryTimers.Add(retry);
+                limited.Attach(net.OnBackendReady, retry);
+                lock (_swapLock)
+                    _networks[network.Id] = limited;
                 Add(net, $"virtio-net {network.Id} (TAP {network.TapName}, {(network.Mac is { } mac ? $"MAC {mac}" : "MAC chosen by the guest")})");
             }
             if (_functions.Count > 0)
@@ -146,6 +153,32 @@ public sealed class VirtioPciDevices : IDisposable
         }
         device.Limiter.Patch(changes);
         device.RetryThrottled();
+    }
+
+    /// <summary>
+    /// Firecracker's PATCH of a running interface's rx_rate_limiter and tx_rate_limiter (null: unchanged), with
+    /// the same bucket-by-bucket rule as a disk's. Throws <see cref="MachineConfigurationException"/> for an unknown interface.
+    /// </summary>
+    public void UpdateNetworkRateLimiters(string interfaceId, RateLimiterSettings? receive, RateLimiterSettings? transmit)
+    {
+        RateLimitedNetBackend network;
+        lock (_swapLock)
+        {
+            if (!_networks.TryGetValue(interfaceId, out network!))
+                throw new MachineConfigurationException($"there is no network interface '{interfaceId}'");
+        }
+        if (receive is not null)
+            network.Receive.Patch(receive);
+        if (transmit is not null)
+            network.Transmit.Patch(transmit);
+        network.RetryThrottled();
+    }
+
+    /// <summary>The rx and tx limiters of the running interface <paramref name="interfaceId"/>, or null for an unknown one.</summary>
+    public (RateLimiter Receive, RateLimiter Transmit)? NetworkRateLimiters(string interfaceId)
+    {
+        lock (_swapLock)
+            return _networks.TryGetValue(interfaceId, out var network) ? (network.Receive, network.Transmit) : null;
     }
 
     /// <summary>The rate limiter of the running disk <paramref name="driveId"/>, or null for an unknown disk.</summary>
