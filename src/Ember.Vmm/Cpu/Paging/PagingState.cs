@@ -45,6 +45,18 @@ public sealed record PagingState(ulong Cr0, ulong Cr3, ulong Cr4, ulong Efer)
     public static PagingState FromRegisters(in SpecialRegisters sregs, ulong rflags, PagingCpuFeatures features) =>
         new(sregs.Cr0, sregs.Cr3, sregs.Cr4, sregs.Efer) { Rflags = rflags, Features = features };
 
+    /// <summary>
+    /// The paging state from KVM_GET_SREGS2, which adds the PDPTE registers under PAE paging, so a PAE walk starts
+    /// where the vCPU's does even after the guest rewrote its PDPT without reloading CR3.
+    /// </summary>
+    public static PagingState FromRegisters(in SpecialRegisters2 sregs, ulong rflags, PagingCpuFeatures features) =>
+        new(sregs.Cr0, sregs.Cr3, sregs.Cr4, sregs.Efer)
+        {
+            Rflags = rflags,
+            Features = features,
+            PaePdptes = sregs.PdptrsValid ? new PaePdpteRegisters(sregs.Pdptr(0), sregs.Pdptr(1), sregs.Pdptr(2), sregs.Pdptr(3)) : null,
+        };
+
     public override string ToString() =>
         $"{Mode} paging (CR0 0x{Cr0:x}, CR3 0x{Cr3:x}, CR4 0x{Cr4:x}, EFER 0x{Efer:x}, MAXPHYADDR {Features.PhysicalAddressBits})";
 }

@@ -156,6 +156,34 @@ public sealed class PageWalkerKvmTests
         }
     }
 
+    [Fact]
+    public void APaeWalkStartsFromThePdpteRegistersKvmReportsNotFromTheRewrittenTable()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
+        using var guest = PagedGuest.Create(PagingMode.Pae);
+        Assert.SkipUnless(guest.Machine.Kvm.HasCapability(KvmCapability.Sregs2), "KVM_CAP_SREGS2 is not offered by this kernel (before Linux 5.14)");
+        const ulong large = 0xC020_0000;
+        guest.Tables.Map(large, 0x80_0000, 0x20_0000);
+        // With paging on, the guest clears PDPTE 3 (linear 0xC0000000 up) in memory but does not reload CR3.
+        guest.WriteMarker(guest.Tables.EntryAddress(large, PagingLevel.Pdpte), 0);
+        var fromMemory = guest.Run();
+        Assert.SkipWhen(guest.PagingRefused, "PAE paging not tested: this KVM refused it (the guest's mov to CR0 with PG raised #GP; kvm_pvm pages only in long mode)");
+        var vcpu = guest.Machine.Vcpu;
+        var fromRegisters = PagingState.FromRegisters(vcpu.GetSpecialRegisters2(), vcpu.GetRegisters().Rflags, guest.Features);
+        Assert.NotNull(fromRegisters.PaePdptes);
+
+        // Intel keeps the PDPTEs it loaded (VMX has guest-PDPTE fields); KVM on AMD reloads them from memory after an exit
+        // (AMD caches no PDPTE registers under nested paging). Either way the walk from KVM_GET_SREGS2's PDPTEs is KVM's own.
+        var kvm = vcpu.Translate(large + 0x1234);
+        bool walked = PageWalker.TryWalk(fromRegisters, guest.Machine.Memory, large + 0x1234, out var translation, out _);
+        Assert.Equal(kvm.IsValid, walked);
+        Assert.Equal(fromRegisters.PaePdptes!.Value.Pdpte3 != 0, walked);
+        if (walked)
+            Assert.Equal((0x80_1234UL, kvm.PhysicalAddress), (translation.PhysicalAddress, translation.PhysicalAddress));
+        Assert.False(PageWalker.TryWalk(fromMemory, guest.Machine.Memory, large + 0x1234, out _, out var fault));
+        Assert.Equal((PageFaultReason.NotPresent, PagingLevel.Pdpte), (fault.Reason, fault.Level!.Value));
+    }
+
     [Theory]
     [InlineData(PagingMode.FourLevel)]
     public void NonCanonicalAddressesFaultInTheWalkerBeforeAnyTableIsRead(PagingMode mode)
