@@ -53,4 +53,5 @@ public enum KvmCapability
     MaxVcpuId = 128,
     X2ApicApi = 129,
     ImmediateExit = 136,
+    Sregs2 = 200,
 }

@@ -143,6 +143,9 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
 
     public void SetSpecialRegisters(in SpecialRegisters registers) => Set(KvmIoctls.SetSregs, registers, "KVM_SET_SREGS");
 
+    /// <summary>KVM_GET_SREGS2 (needs <see cref="KvmCapability.Sregs2"/>): the special registers and, under PAE paging, the loaded PDPTEs.</summary>
+    public SpecialRegisters2 GetSpecialRegisters2() => Get<SpecialRegisters2>(KvmIoctls.GetSregs2, "KVM_GET_SREGS2");
+
     public FpuState GetFpu() => Get<FpuState>(KvmIoctls.GetFpu, "KVM_GET_FPU");
 
     public void SetFpu(in FpuState fpu) => Set(KvmIoctls.SetFpu, fpu, "KVM_SET_FPU");

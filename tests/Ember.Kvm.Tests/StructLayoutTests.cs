@@ -27,6 +27,11 @@ public sealed class StructLayoutTests
         yield return ("offsetof(struct kvm_sregs, efer)", Offset<SpecialRegisters>(nameof(SpecialRegisters.Efer)));
         yield return ("offsetof(struct kvm_sregs, apic_base)", Offset<SpecialRegisters>(nameof(SpecialRegisters.ApicBase)));
         yield return ("offsetof(struct kvm_sregs, interrupt_bitmap)", Offset<SpecialRegisters>(nameof(SpecialRegisters.InterruptBitmap)));
+        yield return ("sizeof(struct kvm_sregs2)", Unsafe.SizeOf<SpecialRegisters2>());
+        yield return ("offsetof(struct kvm_sregs2, efer)", Offset<SpecialRegisters2>(nameof(SpecialRegisters2.Efer)));
+        yield return ("offsetof(struct kvm_sregs2, flags)", Offset<SpecialRegisters2>(nameof(SpecialRegisters2.Flags)));
+        yield return ("offsetof(struct kvm_sregs2, pdptrs)", Offset<SpecialRegisters2>(nameof(SpecialRegisters2.Pdptrs)));
+        yield return ("KVM_SREGS2_FLAGS_PDPTRS_VALID", (long)SpecialRegisters2.FlagPdptrsValid);
         yield return ("sizeof(struct kvm_fpu)", Unsafe.SizeOf<FpuState>());
         yield return ("offsetof(struct kvm_fpu, fcw)", Offset<FpuState>(nameof(FpuState.Fcw)));
         yield return ("offsetof(struct kvm_fpu, last_ip)", Offset<FpuState>(nameof(FpuState.LastIp)));

@@ -25,6 +25,23 @@ public sealed class VcpuStateTests
     }
 
     [Fact]
+    public void SpecialRegisters2AgreeWithSpecialRegistersAndHaveNoPdptesOutsidePae()
+    {
+        KvmRequirement.Check();
+        using var machine = TestMachine.Create();
+        Assert.SkipUnless(machine.Kvm.HasCapability(KvmCapability.Sregs2), "KVM_CAP_SREGS2 is not offered by this kernel (before Linux 5.14)");
+        machine.LoadLong64(a => a.hlt());
+        machine.Run((_, exit) => exit.Reason != VcpuExitReason.Hlt);
+        var sregs = machine.Vcpu.GetSpecialRegisters();
+        var sregs2 = machine.Vcpu.GetSpecialRegisters2();
+        Assert.Equal((sregs.Cr0, sregs.Cr3, sregs.Cr4, sregs.Efer, sregs.Cs.Selector, sregs.Gdt.Base),
+            (sregs2.Cr0, sregs2.Cr3, sregs2.Cr4, sregs2.Efer, sregs2.Cs.Selector, sregs2.Gdt.Base));
+        Assert.Equal(TestGuestLayout.Pml4, sregs2.Cr3);
+        // Long mode walks from CR3: there are no PDPTE registers to report.
+        Assert.False(sregs2.PdptrsValid);
+    }
+
+    [Fact]
     public void FpuMsrsAndMpStateRoundTrip()
     {
         KvmRequirement.Check();

@@ -43,6 +43,7 @@ internal static unsafe class KvmIoctls
     public static readonly nuint GetSregs = IoctlNumber.IoR(0x83, sizeof(SpecialRegisters));
     public static readonly nuint SetSregs = IoctlNumber.IoW(0x84, sizeof(SpecialRegisters));
     public static readonly nuint Translate = IoctlNumber.IoWR(0x85, sizeof(Translation));
+    public static readonly nuint GetSregs2 = IoctlNumber.IoR(0xCC, sizeof(SpecialRegisters2));
     public static readonly nuint Interrupt = IoctlNumber.IoW(0x86, sizeof(uint));
     public static readonly nuint GetMsrs = IoctlNumber.IoWR(0x88, sizeof(VariableArrayHeader));
     public static readonly nuint SetMsrs = IoctlNumber.IoW(0x89, sizeof(VariableArrayHeader));
@@ -95,6 +96,7 @@ internal static unsafe class KvmIoctls
         ["KVM_GET_SREGS"] = GetSregs,
         ["KVM_SET_SREGS"] = SetSregs,
         ["KVM_TRANSLATE"] = Translate,
+        ["KVM_GET_SREGS2"] = GetSregs2,
         ["KVM_INTERRUPT"] = Interrupt,
         ["KVM_GET_MSRS"] = GetMsrs,
         ["KVM_SET_MSRS"] = SetMsrs,

@@ -6,6 +6,7 @@ using Ember.Memory;
 using Ember.Vmm.Acpi;
 using Ember.Vmm.Boot;
 using Ember.Vmm.Cpu;
+using Ember.Vmm.Debugging;
 using Ember.Vmm.Devices;
 using Ember.Vmm.Diagnostics;
 using Ember.Vmm.Virtio;
@@ -44,6 +45,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
     private readonly PlatformDevices _devices;
     private readonly List<VirtualCpu> _vcpus = [];
     private readonly List<VcpuRunner> _runners = [];
+    private readonly List<VcpuMemoryView> _vcpuMemory = [];
     private readonly List<EventFd> _ioEvents = [];
     private readonly ILogger _logger;
     private readonly ManualResetEventSlim _stopped = new();
@@ -171,6 +173,9 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
 
     public IReadOnlyList<VirtualCpu> Vcpus => _vcpus;
 
+    /// <summary>Each vCPU's view of guest memory through its page tables (index = vCPU id): <c>vm.VcpuMemory[0].ReadVirtual(address, buffer)</c>.</summary>
+    public IReadOnlyList<VcpuMemoryView> VcpuMemory => _vcpuMemory;
+
     public IInterruptController Interrupts => _interrupts;
 
     /// <summary>PCI bus 0: the host bridge and whatever devices the machine was given.</summary>
@@ -273,6 +278,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
             ? f
             : throw new MachineConfigurationException($"unknown CPUID feature '{name}' in --cpuid-mask")).ToList();
         _pauseGate = new VcpuPauseGate(Config.VcpuCount);
+        bool hasSregs2 = _kvm.HasCapability(KvmCapability.Sregs2);
         for (uint id = 0; id < Config.VcpuCount; id++)
         {
             var vcpu = _vm.CreateVcpu(id);
@@ -282,6 +288,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
             VcpuInitializer.ConfigureFpu(vcpu);
             _interrupts.ConfigureVcpu(vcpu);
             _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger, _pauseGate, EmulatorGaps));
+            _vcpuMemory.Add(new VcpuMemoryView(_runners[^1], _memory, () => State, WakeHalted, hasSregs2));
         }
         VirtualCpu.PrepareKickSignal();
     }

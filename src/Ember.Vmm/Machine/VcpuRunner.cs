@@ -30,6 +30,7 @@ internal sealed class VcpuRunner(
     private long _deviceErrors;
     private long _unclaimedAccesses;
     private int _finished;
+    private int _threadId;
 
     public VirtualCpu Vcpu => vcpu;
 
@@ -45,6 +46,9 @@ internal sealed class VcpuRunner(
     public long DeviceErrors => Interlocked.Read(ref _deviceErrors);
 
     public long UnclaimedAccesses => Interlocked.Read(ref _unclaimedAccesses);
+
+    /// <summary>True on this vCPU's own thread, where its registers may be read at once (it is out of KVM_RUN there).</summary>
+    public bool IsCurrentThread => Volatile.Read(ref _threadId) == Environment.CurrentManagedThreadId;
 
     /// <summary>True while work queued with <see cref="RunPaused{T}"/> waits for the vCPU thread.</summary>
     public bool HasPendingWork => !_pausedWork.IsEmpty;
@@ -86,6 +90,7 @@ internal sealed class VcpuRunner(
 
     public void Run()
     {
+        Volatile.Write(ref _threadId, Environment.CurrentManagedThreadId);
         long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
         try
         {
