@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Ember.Api;
 using Ember.Kvm;
 using Ember.Sys;
@@ -135,58 +134,39 @@ internal static class FirecrackerMode
         }
 
         using var stop = new ManualResetEventSlim();
-        (string Name, int Number)? received = null;
-        var registrations = new[] { (PosixSignal.SIGTERM, "SIGTERM", 15), (PosixSignal.SIGHUP, "SIGHUP", 1), (PosixSignal.SIGINT, "SIGINT", 2) }
-            .Select(s => PosixSignalRegistration.Create(s.Item1, context =>
-            {
-                context.Cancel = true;
-                lock (stop)
-                    received ??= (s.Item2, s.Item3);
-                stop.Set();
-            })).ToList();
-        try
+        using var signals = new SignalStop(_ => stop.Set());
+        ApiServer? server = null;
+        if (!noApi)
         {
-            ApiServer? server = null;
-            if (!noApi)
-            {
-                try
-                {
-                    server = ApiServer.StartAsync(api, socket, maxPayload).GetAwaiter().GetResult();
-                }
-                catch (Exception e) when (e is SystemCallException or ArgumentException or IOException)
-                {
-                    return Fail(e.Message);
-                }
-            }
             try
             {
-                if (configJson is not null && FirecrackerConfigFile.ApplyAndStartAsync(api, configJson).GetAwaiter().GetResult() is { } problem)
-                    return Fail($"{configFile}: {problem}");
-                controller.Exited.ContinueWith(_ => stop.Set(), TaskScheduler.Default);
-                stop.Wait();
+                server = ApiServer.StartAsync(api, socket, maxPayload).GetAwaiter().GetResult();
             }
-            finally
+            catch (Exception e) when (e is SystemCallException or ArgumentException or IOException)
             {
-                server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                return Fail(e.Message);
             }
-            lock (stop)
-            {
-                if (received is { } signal)
-                {
-                    UserMessages.Note($"stopped by {signal.Name}");
-                    return ExitStatus.FromSignal(signal.Number);
-                }
-            }
-            var exit = controller.Exited.GetAwaiter().GetResult();
-            if (exit.Reason is MachineStopReason.EmulationFailure or MachineStopReason.InternalError)
-                UserMessages.Error(exit.Message);
-            return exit.ExitCode;
+        }
+        try
+        {
+            if (configJson is not null && FirecrackerConfigFile.ApplyAndStartAsync(api, configJson).GetAwaiter().GetResult() is { } problem)
+                return Fail($"{configFile}: {problem}");
+            controller.Exited.ContinueWith(_ => stop.Set(), TaskScheduler.Default);
+            stop.Wait();
         }
         finally
         {
-            foreach (var registration in registrations)
-                registration.Dispose();
+            server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
+        if (signals.Received is { } signal)
+        {
+            UserMessages.Note($"stopped by {signal.Name}");
+            return ExitStatus.FromSignal(signal.Number);
+        }
+        var exit = controller.Exited.GetAwaiter().GetResult();
+        if (exit.Reason is MachineStopReason.EmulationFailure or MachineStopReason.InternalError)
+            UserMessages.Error(exit.Message);
+        return exit.ExitCode;
     }
 
     private static string? Wait(Task task)

@@ -296,7 +296,12 @@ internal static class RunCommand
                 UserMessages.Note("software KVM (kvm_pvm): guest kernel code runs in KVM's emulator, minutes for a Linux boot (docs/host-quirks.md)");
             using var terminal = config.Console == ConsoleKind.Stdio ? RawTerminal.Enter(0) : null;
             UserMessages.TerminalIsRaw = terminal is not null;
-            using var signals = new SignalStop(machine, terminal);
+            using var signals = new SignalStop(name =>
+            {
+                // The terminal first: a raw terminal left behind is unusable.
+                terminal?.Restore();
+                machine.RequestStop($"stopped by {name}");
+            });
             if (config.Console == ConsoleKind.Stdio)
                 ConsoleInputPump.Start(machine);
             var exit = machine.Run();

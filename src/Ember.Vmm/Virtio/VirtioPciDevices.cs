@@ -114,7 +114,17 @@ public sealed class VirtioPciDevices : IDisposable
                 file.Dispose();
                 throw new MachineConfigurationException($"disk image {path} is smaller than one 512-byte sector");
             }
-            var old = (FileBlockBackend)disk.Device.ReplaceBackend(backend);
+            FileBlockBackend old;
+            try
+            {
+                old = (FileBlockBackend)disk.Device.ReplaceBackend(backend);
+            }
+            catch (ArgumentException e)
+            {
+                // Read-only and writable cannot be swapped for each other: the new file is not used.
+                file.Dispose();
+                throw new MachineConfigurationException(e.Message);
+            }
             _disks[driveId] = (replacement, disk.Device);
             _files.Add(file);
             int index = _files.FindIndex(f => ReferenceEquals(f, old.File));
@@ -230,7 +240,11 @@ public sealed class VirtioPciDevices : IDisposable
             tap.Dispose();
         foreach (var group in _vectorGroups)
             group.Dispose();
-        foreach (var file in _files)
-            file.Dispose();
+        // Under the swap lock: a PATCH of a disk's image may be swapping files in this list.
+        lock (_swapLock)
+        {
+            foreach (var file in _files)
+                file.Dispose();
+        }
     }
 }
