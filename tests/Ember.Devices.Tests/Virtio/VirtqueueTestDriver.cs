@@ -16,16 +16,30 @@ public sealed class VirtqueueTestDriver
     public const ulong RamSize = 0x40_0000;
     private const ulong DataStart = 0x10_0000;
 
-    private ulong _nextData = DataStart;
+    private readonly ulong _descriptorArea;
+    private readonly ulong _dataEnd;
+    private ulong _nextData;
     private ushort _nextDescriptor;
 
     public VirtqueueTestDriver(ushort size = 16, ArrayGuestMemory? memory = null)
+        : this(size, memory ?? ArrayGuestMemory.Create((GuestAddress.Zero, RamSize)), DescriptorArea, DataStart, RamSize)
+    {
+    }
+
+    /// <summary>
+    /// A queue placed by the caller, so several can share one memory (a device with more than one queue): its rings
+    /// from <paramref name="descriptorArea"/>, its data buffers in [<paramref name="dataStart"/>, <paramref name="dataEnd"/>).
+    /// </summary>
+    public VirtqueueTestDriver(ushort size, ArrayGuestMemory memory, ulong descriptorArea, ulong dataStart, ulong dataEnd)
     {
         Size = size;
-        Memory = memory ?? ArrayGuestMemory.Create((GuestAddress.Zero, RamSize));
-        ulong driverArea = DescriptorArea + SplitRing.DescriptorAreaSize(size);
+        Memory = memory;
+        _descriptorArea = descriptorArea;
+        _nextData = dataStart;
+        _dataEnd = dataEnd;
+        ulong driverArea = descriptorArea + SplitRing.DescriptorAreaSize(size);
         ulong deviceArea = Align(driverArea + SplitRing.DriverAreaSize(size), 4);
-        Layout = new VirtqueueLayout(size, DescriptorArea, driverArea, deviceArea);
+        Layout = new VirtqueueLayout(size, descriptorArea, driverArea, deviceArea);
     }
 
     public ushort Size { get; }
@@ -46,7 +60,7 @@ public sealed class VirtqueueTestDriver
     {
         ulong address = _nextData;
         _nextData = Align(_nextData + Math.Max(length, 1), 16);
-        if (_nextData > RamSize)
+        if (_nextData > _dataEnd)
             throw new InvalidOperationException("test driver ran out of data space");
         var bytes = new byte[length];
         bytes.AsSpan().Fill(fill);
@@ -81,7 +95,7 @@ public sealed class VirtqueueTestDriver
     }
 
     public void WriteDescriptor(int index, ulong address, uint length, ushort flags, ushort next) =>
-        WriteDescriptor(DescriptorArea, index, address, length, flags, next);
+        WriteDescriptor(_descriptorArea, index, address, length, flags, next);
 
     /// <summary>Writes <paramref name="buffers"/> as a chain in free descriptors and makes it available; returns the head.</summary>
     public ushort Post(params TestBuffer[] buffers)
