@@ -1,6 +1,7 @@
 using Ember.Devices.Virtio;
 using Ember.Devices.Virtio.Block;
 using Ember.Devices.Virtio.Entropy;
+using Ember.Devices.Virtio.Socket;
 using Ember.Devices.Virtio.Transport;
 using Ember.Kvm;
 using Ember.Memory;
@@ -14,8 +15,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Ember.Vmm.Virtio;
 
 /// <summary>
-/// The machine's virtio devices: one virtio-pci function per configured disk and the entropy device, in
-/// that order on PCI bus 0. It owns what they use on the host: the disk files, the MSI-X vector groups and
+/// The machine's virtio devices: one virtio-pci function per configured disk, the entropy device and the
+/// vsock device, in that order on PCI bus 0. It owns what they use on the host: the disk files, the MSI-X vector groups and
 /// the device I/O thread, an event loop that serves the queues' doorbells (ioeventfds), so a guest's queue
 /// notification is handled off the vCPU thread without an exit to user space.
 /// </summary>
@@ -24,6 +25,7 @@ public sealed class VirtioPciDevices : IDisposable
     private readonly EventLoop _io = new();
     private readonly List<SafeFileHandle> _files = [];
     private readonly List<IDisposable> _vectorGroups = [];
+    private readonly List<IDisposable> _owned = [];
     private readonly List<VirtioPciFunction> _functions = [];
     private readonly Dictionary<string, (DriveConfig Drive, VirtioBlock Device)> _disks = new(StringComparer.Ordinal);
     private readonly object _swapLock = new();
@@ -43,6 +45,8 @@ public sealed class VirtioPciDevices : IDisposable
             }
             if (config.EntropyDevice)
                 Add(new VirtioEntropy(), "virtio-rng");
+            if (config.Vsock is { } vsock)
+                Add(CreateVsock(vsock), $"virtio-vsock (guest CID {vsock.GuestCid}, {vsock.UdsPath})");
             if (_functions.Count > 0)
                 _io.Start(ThreadRole.DeviceIo, "virtio");
 
@@ -103,6 +107,23 @@ public sealed class VirtioPciDevices : IDisposable
         }
     }
 
+    /// <summary>The vsock device and its listener at uds_path; throws MachineConfigurationException when the path is taken.</summary>
+    private VirtioVsock CreateVsock(VsockConfig vsock)
+    {
+        UnixVsockBackend backend;
+        try
+        {
+            backend = new UnixVsockBackend(new VsockUnixPaths(vsock.UdsPath), _io);
+        }
+        catch (Exception e) when (e is SystemCallException or ArgumentException)
+        {
+            throw new MachineConfigurationException($"vsock uds_path: {e.Message}");
+        }
+        var device = new VirtioVsock(vsock.GuestCid, backend);
+        _owned.Add(device);
+        return device;
+    }
+
     /// <summary>Opens a disk image for the guest: read-write unless the drive is read-only. Throws MachineConfigurationException.</summary>
     private static SafeFileHandle OpenDisk(DriveConfig drive)
     {
@@ -124,6 +145,9 @@ public sealed class VirtioPciDevices : IDisposable
         _io.Dispose();
         foreach (var group in _vectorGroups)
             group.Dispose();
+        // Host sockets after the loop that served them: the vsock listener's file goes with it.
+        foreach (var device in _owned)
+            device.Dispose();
         foreach (var file in _files)
             file.Dispose();
     }
