@@ -109,4 +109,53 @@ internal sealed class VsockConnection
 
     /// <summary>Queued on the device's receive work list.</summary>
     public bool InReceiveQueue { get; set; }
+
+    // ---- Decisions that depend on this connection alone -------------------------------------------------------
+
+    /// <summary>Host bytes may go to the guest: established, the host has not ended, the guest still receives.</summary>
+    public bool MaySendPayload =>
+        State == VsockConnectionState.Established
+        && !HostEndOfStream
+        && (GuestShutdown & VsockShutdownFlags.Receive) == 0;
+
+    /// <summary>Clears <paramref name="packet"/> from what is owed; true when it was owed.</summary>
+    public bool TakePending(VsockPendingPackets packet)
+    {
+        if ((Pending & packet) == 0)
+            return false;
+        Pending &= ~packet;
+        return true;
+    }
+
+    /// <summary>Owes the guest a CREDIT_UPDATE once enough was forwarded since it last heard (every packet to it carries the count too).</summary>
+    public void OweCreditUpdateIfDue()
+    {
+        if (ForwardedToHost - AdvertisedForwardCount >= VsockLimits.CreditUpdateThreshold)
+            Pending |= VsockPendingPackets.CreditUpdate;
+    }
+
+    /// <summary>
+    /// What the host stream should report next. Reading waits while the guest has no credit or the device already
+    /// knows the stream is readable (it then waits for receive buffers instead), so a host program cannot make the
+    /// device hold or spin on what the guest cannot take. A hung-up stream is never asked again: it would only
+    /// report its hang-up over and over.
+    /// </summary>
+    public VsockStreamEvents WantedEvents()
+    {
+        switch (State)
+        {
+            case VsockConnectionState.AwaitingConnectLine:
+                return VsockStreamEvents.Readable;
+            case VsockConnectionState.AwaitingResponse:
+                return VsockStreamEvents.None;
+        }
+        if (HostHungUp)
+            return VsockStreamEvents.None;
+        var events = VsockStreamEvents.None;
+        if (!HostReadable && MaySendPayload && PeerCredit > 0)
+            events |= VsockStreamEvents.Readable;
+        if (!HostBound.IsEmpty)
+            events |= VsockStreamEvents.Writable;
+        return events;
+    }
 }

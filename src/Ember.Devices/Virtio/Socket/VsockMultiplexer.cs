@@ -265,7 +265,7 @@ internal sealed class VsockMultiplexer
             Close(connection, reset: true);
             return;
         }
-        OfferCredit(connection);
+        connection.OweCreditUpdateIfDue();
     }
 
     // ---- Host side: connections to the listener and readiness of streams ------------------------------------------
@@ -381,7 +381,7 @@ internal sealed class VsockMultiplexer
                 Close(connection, reset: true);
                 return;
             }
-            OfferCredit(connection);
+            connection.OweCreditUpdateIfDue();
         }
         SettleShutdowns(connection);
     }
@@ -403,13 +403,6 @@ internal sealed class VsockMultiplexer
             Close(connection, reset: true);
     }
 
-    /// <summary>Tells the guest of freed buffer space once enough of it was forwarded (every packet to it carries the count too).</summary>
-    private static void OfferCredit(VsockConnection connection)
-    {
-        if (connection.ForwardedToHost - connection.AdvertisedForwardCount >= VsockLimits.CreditUpdateThreshold)
-            connection.Pending |= VsockPendingPackets.CreditUpdate;
-    }
-
     // ---- Host to guest: the next packet for a receive buffer -----------------------------------------------------
 
     /// <summary>
@@ -422,7 +415,7 @@ internal sealed class VsockMultiplexer
             return false;
         if (_resets.TryDequeue(out var reset))
         {
-            WritePacket(writer, reset, []);
+            VsockPackets.Write(writer, reset, []);
             return true;
         }
         // Each connection gets one turn per call, so one that cannot produce (too small a buffer) cannot spin here.
@@ -441,38 +434,25 @@ internal sealed class VsockMultiplexer
 
     private bool TryProduce(VsockConnection connection, DescriptorChainWriter writer)
     {
-        if (TakePending(connection, VsockPendingPackets.Request))
+        if (connection.TakePending(VsockPendingPackets.Request))
             return Send(connection, writer, VsockOp.Request);
-        if (TakePending(connection, VsockPendingPackets.Response))
+        if (connection.TakePending(VsockPendingPackets.Response))
             return Send(connection, writer, VsockOp.Response);
         if (TrySendPayload(connection, writer))
             return true;
-        if (TakePending(connection, VsockPendingPackets.CreditUpdate))
+        if (connection.TakePending(VsockPendingPackets.CreditUpdate))
             return Send(connection, writer, VsockOp.CreditUpdate);
-        if (TakePending(connection, VsockPendingPackets.CreditRequest))
+        if (connection.TakePending(VsockPendingPackets.CreditRequest))
             return Send(connection, writer, VsockOp.CreditRequest);
-        if (TakePending(connection, VsockPendingPackets.Shutdown))
+        if (connection.TakePending(VsockPendingPackets.Shutdown))
             return Send(connection, writer, VsockOp.Shutdown, (uint)connection.ShutdownToSend);
         return false;
     }
 
-    private static bool TakePending(VsockConnection connection, VsockPendingPackets packet)
-    {
-        if ((connection.Pending & packet) == 0)
-            return false;
-        connection.Pending &= ~packet;
-        return true;
-    }
-
-    private static bool MaySendPayload(VsockConnection connection) =>
-        connection.State == VsockConnectionState.Established
-        && !connection.HostEndOfStream
-        && (connection.GuestShutdown & VsockShutdownFlags.Receive) == 0;
-
     /// <summary>One ReadWrite of what the host sent, as much as the guest's credit, its buffer and the packet cap allow.</summary>
     private bool TrySendPayload(VsockConnection connection, DescriptorChainWriter writer)
     {
-        if (!MaySendPayload(connection))
+        if (!connection.MaySendPayload)
             return false;
         uint room = writer.Capacity - VsockPacketHeader.Size;
         int limit = (int)Math.Min(Math.Min(room, connection.PeerCredit), (uint)VsockLimits.MaxPacketPayload);
@@ -514,32 +494,12 @@ internal sealed class VsockMultiplexer
 
     private bool Send(VsockConnection connection, DescriptorChainWriter writer, VsockOp op, uint flags = 0, ReadOnlySpan<byte> payload = default)
     {
-        var header = new VsockPacketHeader
-        {
-            SourceCid = VsockCid.Host,
-            DestinationCid = _guestCid,
-            SourcePort = connection.Key.LocalPort,
-            DestinationPort = connection.Key.PeerPort,
-            Length = (uint)payload.Length,
-            Type = VsockSocketType.Stream,
-            Op = op,
-            Flags = flags,
-            BufferAllocation = VsockLimits.BufferAllocation,
-            ForwardCount = connection.ForwardedToHost,
-        };
+        var header = VsockPackets.ForConnection(connection, _guestCid, op, flags, (uint)payload.Length);
         // Every packet carries our credit, so none needs a CREDIT_UPDATE of its own after it.
         connection.AdvertisedForwardCount = connection.ForwardedToHost;
         connection.Pending &= ~VsockPendingPackets.CreditUpdate;
-        WritePacket(writer, header, payload);
+        VsockPackets.Write(writer, header, payload);
         return true;
-    }
-
-    private static void WritePacket(DescriptorChainWriter writer, VsockPacketHeader header, ReadOnlySpan<byte> payload)
-    {
-        Span<byte> raw = stackalloc byte[VsockPacketHeader.Size];
-        header.WriteTo(raw);
-        writer.Write(raw);
-        writer.Write(payload);
     }
 
     // ---- Bookkeeping -----------------------------------------------------------------------------------------------
@@ -550,44 +510,20 @@ internal sealed class VsockMultiplexer
         if (connection.IsClosed)
             return;
         bool hasData = connection.EarlyPayloadRemaining > 0 || connection.HostReadable;
-        if (MaySendPayload(connection) && hasData && connection.PeerCredit == 0 && !connection.CreditRequested)
+        if (connection.MaySendPayload && hasData && connection.PeerCredit == 0 && !connection.CreditRequested)
         {
             // Stalled on the guest's credit: ask once; its answer (or any later packet) re-opens the flow.
             connection.CreditRequested = true;
             connection.Pending |= VsockPendingPackets.CreditRequest;
         }
-        connection.Stream.RequestEvents(WantedEvents(connection));
+        connection.Stream.RequestEvents(connection.WantedEvents());
         bool owes = connection.Pending != VsockPendingPackets.None
-            || (MaySendPayload(connection) && hasData && connection.PeerCredit > 0);
+            || (connection.MaySendPayload && hasData && connection.PeerCredit > 0);
         if (owes && !connection.InReceiveQueue)
         {
             connection.InReceiveQueue = true;
             _receiveWork.Enqueue(connection);
         }
-    }
-
-    /// <summary>
-    /// What the host stream should report next. Reading waits while the guest has no credit or the device already
-    /// knows the stream is readable (it then waits for receive buffers instead), so a host program cannot make the
-    /// device hold or spin on what the guest cannot take.
-    /// </summary>
-    private static VsockStreamEvents WantedEvents(VsockConnection connection)
-    {
-        switch (connection.State)
-        {
-            case VsockConnectionState.AwaitingConnectLine:
-                return VsockStreamEvents.Readable;
-            case VsockConnectionState.AwaitingResponse:
-                return VsockStreamEvents.None;
-        }
-        if (connection.HostHungUp)
-            return VsockStreamEvents.None;
-        var events = VsockStreamEvents.None;
-        if (!connection.HostReadable && MaySendPayload(connection) && connection.PeerCredit > 0)
-            events |= VsockStreamEvents.Readable;
-        if (!connection.HostBound.IsEmpty)
-            events |= VsockStreamEvents.Writable;
-        return events;
     }
 
     /// <summary>Ends a connection now; with <paramref name="reset"/> the guest is told (a RESET), otherwise it told us.</summary>
@@ -601,15 +537,7 @@ internal sealed class VsockMultiplexer
         {
             _connections.Remove(connection.Key);
             if (reset)
-                QueueReset(new VsockPacketHeader
-                {
-                    SourceCid = VsockCid.Host,
-                    DestinationCid = _guestCid,
-                    SourcePort = connection.Key.LocalPort,
-                    DestinationPort = connection.Key.PeerPort,
-                    Type = VsockSocketType.Stream,
-                    Op = VsockOp.Reset,
-                });
+                QueueReset(VsockPackets.ResetOf(connection.Key, _guestCid));
         }
         _toClose.Add(connection.Stream);
     }
@@ -619,15 +547,7 @@ internal sealed class VsockMultiplexer
     {
         if (packet.Op == VsockOp.Reset)
             return;
-        QueueReset(new VsockPacketHeader
-        {
-            SourceCid = packet.DestinationCid,
-            DestinationCid = _guestCid,
-            SourcePort = packet.DestinationPort,
-            DestinationPort = packet.SourcePort,
-            Type = VsockSocketType.Stream,
-            Op = VsockOp.Reset,
-        });
+        QueueReset(VsockPackets.ResetAnswering(packet, _guestCid));
     }
 
     private void QueueReset(VsockPacketHeader header)
