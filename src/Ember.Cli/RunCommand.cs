@@ -31,6 +31,7 @@ internal static class RunCommand
     private static readonly Option<bool> NoDecompress = new("--no-decompress") { Description = "Boot a bzImage through its own decompressor instead of Ember decompressing it and using the PVH entry." };
     private static readonly Option<string[]> Disk = new("--disk") { Description = "A virtio-blk disk: PATH[,ro][,id=NAME] (repeat for more; the first is /dev/vda; NAME is its serial, diskN by default).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private static readonly Option<string[]> Net = new("--net") { Description = "A virtio-net interface on an existing host TAP: tap=NAME[,mac=MAC][,id=ID] (repeat for more; the first is eth0; without mac= the guest picks one).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private static readonly Option<string?> Vsock = new("--vsock") { Description = "A virtio-vsock device: cid=N,uds=PATH (guest CID 3 or more; host programs connect to PATH and send CONNECT <port>, guest connections to port P reach PATH_P)." };
     private static readonly Option<bool> Rng = new("--rng") { Description = "A virtio-rng device (the guest's /dev/hwrng) fed from the host's random number generator." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
     private static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Only errors on stderr: no host notes or warnings." };
@@ -43,7 +44,7 @@ internal static class RunCommand
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Net, Rng, Verbose, Quiet })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Net, Rng, Vsock, Verbose, Quiet })
             command.Options.Add(option);
         command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
@@ -146,6 +147,52 @@ internal static class RunCommand
         return true;
     }
 
+    /// <summary>--vsock cid=N,uds=PATH: both keys once each, in any order; the values are checked with the rest of the configuration.</summary>
+    private static bool TryParseVsock(string? value, out VsockConfig? vsock, out string? error)
+    {
+        vsock = null;
+        error = null;
+        if (value is null)
+            return true;
+        const string Form = "(cid=N,uds=PATH)";
+        ulong? cid = null;
+        string? uds = null;
+        foreach (string part in value.Split(','))
+        {
+            int equals = part.IndexOf('=');
+            string key = equals < 0 ? part : part[..equals];
+            string text = equals < 0 ? "" : part[(equals + 1)..];
+            if (equals < 0 || key is not ("cid" or "uds"))
+            {
+                error = $"unknown --vsock setting '{part}' in '{value}' {Form}";
+                return false;
+            }
+            if ((key == "cid" && cid is not null) || (key == "uds" && uds is not null))
+            {
+                error = $"--vsock '{value}' gives {key}= twice {Form}";
+                return false;
+            }
+            if (key == "uds")
+            {
+                uds = text;
+                continue;
+            }
+            if (!ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong number))
+            {
+                error = $"--vsock cid must be a whole number, not '{text}' {Form}";
+                return false;
+            }
+            cid = number;
+        }
+        if (cid is null || string.IsNullOrEmpty(uds))
+        {
+            error = $"--vsock '{value}' needs {(cid is null ? "cid=N" : "uds=PATH")} {Form}";
+            return false;
+        }
+        vsock = new VsockConfig(cid.Value, uds);
+        return true;
+    }
+
     private static readonly string[] IrqchipNames = ["split", "kernel", "userspace"];
 
     private static int Execute(ParseResult result)
@@ -222,6 +269,8 @@ internal static class RunCommand
             return Fail(driveError!);
         if (!TryParseNetworks(result.GetValue(Net) ?? [], out var networks, out string? networkError))
             return Fail(networkError!);
+        if (!TryParseVsock(result.GetValue(Vsock), out var vsock, out string? vsockError))
+            return Fail(vsockError!);
         var config = new MachineConfig
         {
             KernelPath = kernel,
@@ -239,6 +288,7 @@ internal static class RunCommand
             Drives = drives,
             NetworkInterfaces = networks,
             EntropyDevice = result.GetValue(Rng),
+            Vsock = vsock,
             CpuidMask = cpuidMask.Distinct().ToList(),
         };
         if (config.Validate() is { } problem)

@@ -9,5 +9,12 @@ public enum EpollEvents : uint
     Out = 0x004,
     Error = 0x008,
     HangUp = 0x010,
+
+    /// <summary>
+    /// EPOLLONESHOT: after one report the fd stays registered but silent until <see cref="EventLoop.Modify"/> re-arms
+    /// it, so an owner that cannot act on readiness yet (a peer's hang-up included, which epoll reports whatever
+    /// was asked for) is not woken again and again.
+    /// </summary>
+    OneShot = 1u << 30,
     EdgeTriggered = 1u << 31,
 }

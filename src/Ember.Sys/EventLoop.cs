@@ -69,6 +69,31 @@ public sealed class EventLoop : IDisposable
         return subscription;
     }
 
+    /// <summary>
+    /// Changes what <paramref name="subscription"/> waits for (epoll_ctl MOD), or re-arms a <see cref="EpollEvents.OneShot"/>
+    /// subscription. Unlike <see cref="Subscribe"/> and <see cref="Unsubscribe"/> it never waits for a running handler,
+    /// so a device may call it under a lock its handlers take. A subscription already removed (or an fd already
+    /// closed) is left alone.
+    /// </summary>
+    public void Modify(EventSubscription subscription, EpollEvents events)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        if (_stopping || subscription.Fd.IsClosed)
+            return;
+        try
+        {
+            _epoll.Modify(subscription.Fd, events, subscription.Token);
+        }
+        catch (SystemCallException e) when (e.Errno is Errno.ENOENT or Errno.EBADF)
+        {
+            // Unsubscribed meanwhile: nothing is waiting on it any more.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The fd or the loop was disposed under us during teardown.
+        }
+    }
+
     /// <summary>Stops calling the subscription's handler; when this returns the handler is not running.</summary>
     public void Unsubscribe(EventSubscription subscription)
     {

@@ -71,15 +71,45 @@ public sealed unsafe class UnixListener : IDisposable
             throw BindFailure(path, (int)Errno.ENOENT);
     }
 
+    /// <summary>
+    /// Why <see cref="Bind"/> would refuse <paramref name="path"/> (in the words it would throw), or null when it can
+    /// bind there: the path can name a socket, its directory exists, and nothing is there but, at most, a stale
+    /// socket. Looks only; removes nothing, so a configuration can be checked before anything is built.
+    /// </summary>
+    public static string? FindBindProblem(string path)
+    {
+        if (UnixSocketPath.Validate(path) is { } invalid)
+            return invalid;
+        if (FindOccupant(path, out _) is { } taken)
+            return taken.Message;
+        string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null && HostFile.Inspect(directory).Kind != HostFileKind.Directory)
+            return BindFailure(path, (int)Errno.ENOENT).Message;
+        return null;
+    }
+
     /// <summary>Leaves the path free for bind, or throws when what is there is not Ember's to remove.</summary>
     private static void RemoveStaleSocket(string path)
     {
+        if (FindOccupant(path, out bool stale) is { } taken)
+            throw taken;
+        if (stale && Libc.Unlink(path) != 0 && Marshal.GetLastPInvokeError() != (int)Errno.ENOENT)
+            throw BindFailure(path, Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>
+    /// What stands in the way of binding at <paramref name="path"/>, or null; <paramref name="stale"/> says a stale
+    /// socket is there (its listener gone: connecting is refused), which binding may replace.
+    /// </summary>
+    private static SystemCallException? FindOccupant(string path, out bool stale)
+    {
+        stale = false;
         var errno = HostFile.IdentifyLink(path, out uint fileType, out _);
         // Nothing there (or no such directory, which bind reports in its own words).
         if (errno is Errno.ENOENT or Errno.ENOTDIR)
-            return;
+            return null;
         if (errno is { } failed)
-            throw BindFailure(path, (int)failed);
+            return BindFailure(path, (int)failed);
         if (fileType != HostFile.SocketType)
         {
             string what = fileType switch
@@ -89,21 +119,21 @@ public sealed unsafe class UnixListener : IDisposable
                 HostFile.SymbolicLinkType => "a symbolic link",
                 _ => "not a socket",
             };
-            throw new SystemCallException("bind", Errno.EEXIST,
+            return new SystemCallException("bind", Errno.EEXIST,
                 $"cannot listen on {path}: it is {what}; Ember replaces only a stale socket, so remove it or choose another path");
         }
         if (UnixStream.TryConnect(path, out var probe, out var connectError))
         {
             probe!.Dispose();
-            throw new SystemCallException("bind", Errno.EADDRINUSE,
+            return new SystemCallException("bind", Errno.EADDRINUSE,
                 $"cannot listen on {path}: another program is listening on it; stop it or choose another path");
         }
         // Refused: the listener that made this socket is gone. Anything else (EAGAIN: a full backlog) means it is alive.
         if (connectError != Errno.ECONNREFUSED)
-            throw new SystemCallException("bind", Errno.EADDRINUSE,
+            return new SystemCallException("bind", Errno.EADDRINUSE,
                 $"cannot listen on {path}: the socket there is still in use ({connectError}); stop its program or choose another path");
-        if (Libc.Unlink(path) != 0 && Marshal.GetLastPInvokeError() != (int)Errno.ENOENT)
-            throw BindFailure(path, Marshal.GetLastPInvokeError());
+        stale = true;
+        return null;
     }
 
     private static SystemCallException BindFailure(string path, int errno) => new("bind", (Errno)errno, (Errno)errno switch

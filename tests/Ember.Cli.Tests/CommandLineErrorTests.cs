@@ -155,6 +155,53 @@ public sealed partial class CommandLineErrorTests : IDisposable
         Assert.Contains("virtio devices need a local APIC for their MSI-X interrupts",
             OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--irqchip", "userspace", "--net", "tap=lo", "--console", "none")));
 
+    [Theory]
+    [InlineData("cid=2,uds=DIR/v.sock", "vsock guest CID must be between 3 and 4294967294, not 2 (0-2 are reserved: 2 is the host)")]
+    [InlineData("cid=4294967295,uds=DIR/v.sock", "vsock guest CID must be between 3 and 4294967294, not 4294967295")]
+    [InlineData("cid=abc,uds=DIR/v.sock", "--vsock cid must be a whole number, not 'abc' (cid=N,uds=PATH)")]
+    [InlineData("cid=-3,uds=DIR/v.sock", "--vsock cid must be a whole number, not '-3'")]
+    [InlineData("cid=3", "--vsock 'cid=3' needs uds=PATH (cid=N,uds=PATH)")]
+    [InlineData("cid=3,uds=", "--vsock 'cid=3,uds=' needs uds=PATH")]
+    [InlineData("uds=DIR/v.sock", "needs cid=N (cid=N,uds=PATH)")]
+    [InlineData("cid=3,uds=DIR/v.sock,port=52", "unknown --vsock setting 'port=52' in")]
+    [InlineData("3,DIR/v.sock", "unknown --vsock setting '3' in")]
+    [InlineData("cid=3,cid=4,uds=DIR/v.sock", "gives cid= twice (cid=N,uds=PATH)")]
+    [InlineData("cid=3,uds=/nonexistent/dir/v.sock", "vsock uds_path: cannot listen on /nonexistent/dir/v.sock: its directory does not exist; create it first")]
+    [InlineData("cid=3,uds=DIR/file", "it is a regular file; Ember replaces only a stale socket")]
+    [InlineData("cid=3,uds=DIR", "it is a directory")]
+    public void ABadVsockIsOneLineNamingIt(string vsock, string expected)
+    {
+        File.WriteAllText(Path.Combine(_dir, "file"), "keep me");
+        Assert.Contains(expected, OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--vsock", vsock.Replace("DIR", _dir, StringComparison.Ordinal), "--console", "none")));
+        Assert.False(File.Exists(Path.Combine(_dir, "v.sock")), "a refused machine left its socket behind");
+        Assert.Equal("keep me", File.ReadAllText(Path.Combine(_dir, "file")));
+    }
+
+    [Fact]
+    public void AVsockPathAnotherProgramListensOnIsRefused()
+    {
+        string path = Path.Combine(_dir, "taken.sock");
+        using var other = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        other.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        other.Listen();
+        string line = OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--vsock", $"cid=3,uds={path}", "--console", "none"));
+        Assert.Contains($"vsock uds_path: cannot listen on {path}: another program is listening on it; stop it or choose another path", line);
+        Assert.True(File.Exists(path), "the other program's socket was removed");
+    }
+
+    [Fact]
+    public void VsockIsGivenOnce() =>
+        Assert.Contains("--vsock", OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--vsock", $"cid=3,uds={_dir}/a.sock", "--vsock", $"cid=4,uds={_dir}/b.sock", "--console", "none")));
+
+    [Fact]
+    public void AGoodVsockPassesToTheNextCheck()
+    {
+        // Accepted: the run goes on to the kernel, which is not one (or to KVM), and leaves no socket behind.
+        string line = OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--vsock", $"cid=3,uds={_dir}/v.sock", "--console", "none"));
+        Assert.DoesNotContain("vsock", line);
+        Assert.False(File.Exists(Path.Combine(_dir, "v.sock")));
+    }
+
     [Fact]
     public void VirtioDevicesWithoutALocalApicAreRefusedWithTheFix() =>
         Assert.Contains("virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel",

@@ -1,4 +1,5 @@
 using Ember.Devices.Virtio.Net;
+using Ember.Devices.Virtio.Socket;
 using Ember.Sys;
 
 namespace Ember.Vmm.Machine;
@@ -57,6 +58,9 @@ public sealed record MachineConfig
     /// <summary>A virtio-rng device fed from the host's random number generator.</summary>
     public bool EntropyDevice { get; init; }
 
+    /// <summary>A virtio-vsock device, or null for none.</summary>
+    public VsockConfig? Vsock { get; init; }
+
     /// <summary>
     /// Finish guest kernel instructions a software KVM's emulator cannot run (<see cref="Cpu.EmulatorGapCover"/>):
     /// null decides by the host (on for kvm_pvm, off on hardware KVM, where such exits never come).
@@ -92,8 +96,10 @@ public sealed record MachineConfig
             return driveProblem;
         if (NetworkProblem() is { } networkProblem)
             return networkProblem;
+        if (VsockProblem() is { } vsockProblem)
+            return vsockProblem;
         // Ember's PCI devices interrupt through MSI-X, which needs a local APIC.
-        if (Irqchip == IrqchipMode.Userspace && (Drives.Count > 0 || EntropyDevice || NetworkInterfaces.Count > 0))
+        if (Irqchip == IrqchipMode.Userspace && (Drives.Count > 0 || EntropyDevice || NetworkInterfaces.Count > 0 || Vsock is not null))
             return "virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel";
         return null;
     }
@@ -103,7 +109,7 @@ public sealed record MachineConfig
 
     private string? DriveProblem()
     {
-        if (Drives.Count + NetworkInterfaces.Count + (EntropyDevice ? 1 : 0) > MaximumPciDevices)
+        if (Drives.Count + NetworkInterfaces.Count + (EntropyDevice ? 1 : 0) + (Vsock is null ? 0 : 1) > MaximumPciDevices)
             return $"at most {MaximumPciDevices} virtio devices fit on the PCI bus";
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var drive in Drives)
@@ -152,6 +158,20 @@ public sealed record MachineConfig
                 return $"TAP '{network.TapName}' does not exist; create it first (ip tuntap add {network.TapName} mode tap && ip link set {network.TapName} up)";
         }
         return null;
+    }
+
+    /// <summary>The CID in range, and a uds_path Ember can listen on now (checked without touching it).</summary>
+    private string? VsockProblem()
+    {
+        if (Vsock is not { } vsock)
+            return null;
+        if (!VsockCid.IsValidGuest(vsock.GuestCid))
+            return $"vsock guest CID must be between {VsockCid.FirstGuest} and {VsockCid.Any - 1}, not {vsock.GuestCid} (0-2 are reserved: 2 is the host)";
+        if (string.IsNullOrEmpty(vsock.UdsPath))
+            return "vsock needs a uds path for its host socket";
+        if (VsockUnixPaths.Validate(vsock.UdsPath) is { } pathProblem)
+            return pathProblem;
+        return UnixListener.FindBindProblem(vsock.UdsPath) is { } bindProblem ? $"vsock uds_path: {bindProblem}" : null;
     }
 
     private static string Mib(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : $"{bytes} bytes";

@@ -3,6 +3,7 @@ using Ember.Devices.Virtio;
 using Ember.Devices.Virtio.Block;
 using Ember.Devices.Virtio.Entropy;
 using Ember.Devices.Virtio.Net;
+using Ember.Devices.Virtio.Socket;
 using Ember.Devices.Virtio.Transport;
 using Ember.Kvm;
 using Ember.Memory;
@@ -16,10 +17,11 @@ using Microsoft.Win32.SafeHandles;
 namespace Ember.Vmm.Virtio;
 
 /// <summary>
-/// The machine's virtio devices: one virtio-pci function per configured disk, the entropy device, and one per
-/// network interface, in that order on PCI bus 0. It owns what they use on the host: the disk files, the TAPs, the
-/// MSI-X vector groups and the device I/O thread, an event loop that serves the queues' doorbells (ioeventfds) and
-/// the TAPs' readiness, so a guest's queue notification is handled off the vCPU thread without an exit to user space.
+/// The machine's virtio devices: one virtio-pci function per configured disk, the entropy device, the vsock
+/// device, and one per network interface, in that order on PCI bus 0. It owns what they use on the host: the disk
+/// files, the TAPs, the vsock listener, the MSI-X vector groups and the device I/O thread, an event loop that serves
+/// the queues' doorbells (ioeventfds), the TAPs' readiness and the host sockets, so a guest's queue notification is
+/// handled off the vCPU thread without an exit to user space.
 /// </summary>
 public sealed class VirtioPciDevices : IDisposable
 {
@@ -29,6 +31,7 @@ public sealed class VirtioPciDevices : IDisposable
     private readonly Dictionary<string, RateLimitedNetBackend> _networks = new(StringComparer.Ordinal);
     private readonly List<IDisposable> _vectorGroups = [];
     private readonly List<LoopTimer> _retryTimers = [];
+    private readonly List<IDisposable> _owned = [];
     private readonly List<VirtioPciFunction> _functions = [];
     private readonly Dictionary<string, (DriveConfig Drive, VirtioBlock Device)> _disks = new(StringComparer.Ordinal);
     private readonly object _swapLock = new();
@@ -52,6 +55,8 @@ public sealed class VirtioPciDevices : IDisposable
             }
             if (config.EntropyDevice)
                 Add(new VirtioEntropy(), "virtio-rng");
+            if (config.Vsock is { } vsock)
+                Add(CreateVsock(vsock), $"virtio-vsock (guest CID {vsock.GuestCid}, {vsock.UdsPath})");
             foreach (var network in config.NetworkInterfaces)
             {
                 var backend = OpenTap(network);
@@ -198,6 +203,23 @@ public sealed class VirtioPciDevices : IDisposable
             return _disks.TryGetValue(driveId, out var disk) ? disk.Device.Limiter : null;
     }
 
+    /// <summary>The vsock device and its listener at uds_path; throws MachineConfigurationException when the path is taken.</summary>
+    private VirtioVsock CreateVsock(VsockConfig vsock)
+    {
+        UnixVsockBackend backend;
+        try
+        {
+            backend = new UnixVsockBackend(new VsockUnixPaths(vsock.UdsPath), _io);
+        }
+        catch (Exception e) when (e is SystemCallException or ArgumentException)
+        {
+            throw new MachineConfigurationException($"vsock uds_path: {e.Message}");
+        }
+        var device = new VirtioVsock(vsock.GuestCid, backend);
+        _owned.Add(device);
+        return device;
+    }
+
     /// <summary>Opens a disk image for the guest: read-write unless the drive is read-only. Throws MachineConfigurationException.</summary>
     private static SafeFileHandle OpenDisk(DriveConfig drive)
     {
@@ -240,6 +262,9 @@ public sealed class VirtioPciDevices : IDisposable
             tap.Dispose();
         foreach (var group in _vectorGroups)
             group.Dispose();
+        // Host sockets after the loop that served them: the vsock listener's file goes with it.
+        foreach (var device in _owned)
+            device.Dispose();
         // Under the swap lock: a PATCH of a disk's image may be swapping files in this list.
         lock (_swapLock)
         {

@@ -207,6 +207,31 @@ public sealed class UnixSocketTests : IDisposable
     }
 
     [Fact]
+    public void FindBindProblemSaysWhatBindWouldAndTouchesNothing()
+    {
+        var free = PathOf("free.sock");
+        Assert.Null(UnixListener.FindBindProblem(free));
+        Assert.False(File.Exists(free));
+
+        var stale = MakeStaleSocket(PathOf("stale.sock"));
+        Assert.Null(UnixListener.FindBindProblem(stale));
+        Assert.Equal(HostFileKind.Socket, HostFile.Inspect(stale).Kind);
+
+        var live = PathOf("live.sock");
+        using var listener = UnixListener.Bind(live);
+        Assert.Contains("another program is listening", UnixListener.FindBindProblem(live));
+
+        var file = PathOf("precious.txt");
+        File.WriteAllText(file, "keep me");
+        Assert.Contains($"{file}: it is a regular file", UnixListener.FindBindProblem(file));
+        Assert.Equal("keep me", File.ReadAllText(file));
+
+        var missing = PathOf("no/such/dir/v.sock");
+        Assert.Contains($"{missing}: its directory does not exist", UnixListener.FindBindProblem(missing));
+        Assert.Contains("at most 107", UnixListener.FindBindProblem(PathOf(new string('s', UnixSocketPath.MaxBytes))));
+    }
+
+    [Fact]
     public void PathsThatCannotNameASocketAreRefusedBeforeAnySystemCall()
     {
         var tooLong = PathOf(new string('s', UnixSocketPath.MaxBytes));
