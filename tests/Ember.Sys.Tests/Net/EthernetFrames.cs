@@ -18,6 +18,19 @@ public static class EthernetFrames
         && BinaryPrimitives.ReadUInt16BigEndian(frame[(HeaderSize + 6)..]) == 1
         && frame.Slice(HeaderSize + 24, 4).SequenceEqual(targetIp);
 
+    public static bool IsArpReplyFrom(ReadOnlySpan<byte> frame, byte[] senderIp) =>
+        frame.Length >= HeaderSize + 28 && EtherType(frame) == ArpType
+        && BinaryPrimitives.ReadUInt16BigEndian(frame[(HeaderSize + 6)..]) == 2
+        && frame.Slice(HeaderSize + 14, 4).SequenceEqual(senderIp);
+
+    /// <summary>A broadcast ARP request (RFC 826): who has <paramref name="targetIp"/>? Tell <paramref name="senderIp"/>.</summary>
+    public static byte[] ArpRequest(byte[] senderMac, byte[] senderIp, byte[] targetIp)
+    {
+        var (_, arp) = ArpReply(senderMac, senderIp, new byte[6], targetIp);
+        BinaryPrimitives.WriteUInt16BigEndian(arp.AsSpan(6), 1);
+        return [.. EthernetHeader([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], senderMac, ArpType), .. arp];
+    }
+
     /// <summary>The IPv4 protocol number, or -1 when this is not IPv4.</summary>
     public static int IpProtocol(ReadOnlySpan<byte> frame) =>
         frame.Length >= HeaderSize + 20 && EtherType(frame) == Ipv4Type ? frame[HeaderSize + 9] : -1;

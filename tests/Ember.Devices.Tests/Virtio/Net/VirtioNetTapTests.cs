@@ -4,6 +4,7 @@ using System.Text.Json;
 using Ember.Devices.Virtio;
 using Ember.Devices.Virtio.Net;
 using Ember.Sys;
+using Ember.Sys.Tests.Net;
 using Xunit;
 
 namespace Ember.Devices.Tests.Virtio.Net;
