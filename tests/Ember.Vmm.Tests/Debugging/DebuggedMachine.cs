@@ -11,7 +11,7 @@ internal sealed class DebuggedMachine : IDisposable
 {
     private readonly DirectoryInfo _directory;
 
-    private DebuggedMachine(MicroVm vm, DirectoryInfo directory, string symbolFile)
+    private DebuggedMachine(MicroVm vm, DirectoryInfo directory, string? symbolFile)
     {
         Vm = vm;
         _directory = directory;
@@ -21,12 +21,16 @@ internal sealed class DebuggedMachine : IDisposable
     public MicroVm Vm { get; }
 
     /// <summary>The ELF file with the guest's symbols, for gdb's <c>file</c>.</summary>
-    public string SymbolFile { get; }
+    public string? SymbolFile { get; }
 
     /// <summary>What gdb's <c>target remote</c> takes.</summary>
     public string Target => Vm.GdbEndpoint is { Transport: GdbTransport.Unix } unix ? unix.Path! : $"127.0.0.1:{Vm.GdbEndpoint!.Port}";
 
-    public static DebuggedMachine Start(DebugGuest guest, int vcpus = 1, bool debugExit = true, bool waitForDebugger = true, string? unixSocket = null)
+    public static DebuggedMachine Start(DebugGuest guest, int vcpus = 1, bool debugExit = true, bool waitForDebugger = true, string? unixSocket = null) =>
+        Start(guest.BuildKernel(), guest.BuildSymbolFile(), vcpus, debugExit, waitForDebugger, unixSocket);
+
+    /// <summary>Any kernel image, with or without a symbol file.</summary>
+    public static DebuggedMachine Start(byte[] kernelImage, byte[]? symbolFile, int vcpus = 1, bool debugExit = true, bool waitForDebugger = true, string? unixSocket = null)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         Assert.SkipUnless(GdbProcess.IsInstalled, "gdb is not installed (scripts/install-deps.sh test installs it)");
@@ -34,9 +38,10 @@ internal sealed class DebuggedMachine : IDisposable
         try
         {
             string kernel = Path.Combine(directory.FullName, "guest.bzimage");
-            string symbols = Path.Combine(directory.FullName, "guest.elf");
-            File.WriteAllBytes(kernel, guest.BuildKernel());
-            File.WriteAllBytes(symbols, guest.BuildSymbolFile());
+            string? symbols = symbolFile is null ? null : Path.Combine(directory.FullName, "guest.elf");
+            File.WriteAllBytes(kernel, kernelImage);
+            if (symbols is not null)
+                File.WriteAllBytes(symbols, symbolFile!);
             var vm = MicroVm.Create(new MachineConfig
             {
                 KernelPath = kernel,
@@ -58,6 +63,10 @@ internal sealed class DebuggedMachine : IDisposable
     }
 
     public GdbProcess.Result Gdb(params string[] commands) => GdbProcess.Run(SymbolFile, Target, commands);
+
+    /// <summary>Runs gdb and calls <paramref name="whileRunning"/> with it as soon as it started.</summary>
+    public GdbProcess.Result Gdb(Action<System.Diagnostics.Process> whileRunning, params string[] commands) =>
+        GdbProcess.Run(SymbolFile, Target, commands, whileRunning);
 
     public void Dispose()
     {

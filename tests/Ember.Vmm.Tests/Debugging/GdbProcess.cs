@@ -18,9 +18,9 @@ internal static class GdbProcess
 
     /// <summary>
     /// gdb -batch -nx with <paramref name="symbolFile"/> (or none), connected to <paramref name="target"/> (HOST:PORT or a
-    /// socket path), then each command. <paramref name="whileRunning"/> runs once gdb has printed <paramref name="runningMarker"/>.
+    /// socket path), then each command. <paramref name="whileRunning"/> is called with the started gdb (to interrupt it).
     /// </summary>
-    public static Result Run(string? symbolFile, string target, IEnumerable<string> commands, string? runningMarker = null, Action<Process>? whileRunning = null)
+    public static Result Run(string? symbolFile, string target, IEnumerable<string> commands, Action<Process>? whileRunning = null)
     {
         var info = new ProcessStartInfo(Executable)
         {
@@ -45,22 +45,18 @@ internal static class GdbProcess
         using var process = Process.Start(info)!;
         process.StandardInput.Close();
         var output = new System.Text.StringBuilder();
-        var markerSeen = new ManualResetEventSlim();
         void OnLine(string? line)
         {
             if (line is null)
                 return;
             lock (output)
                 output.AppendLine(line);
-            if (runningMarker is not null && line.Contains(runningMarker, StringComparison.Ordinal))
-                markerSeen.Set();
         }
         process.OutputDataReceived += (_, e) => OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (whileRunning is not null && markerSeen.Wait(SafetyNet))
-            whileRunning(process);
+        whileRunning?.Invoke(process);
         if (!process.WaitForExit(SafetyNet))
         {
             process.Kill(entireProcessTree: true);

@@ -71,4 +71,61 @@ public sealed class GdbRemoteTests
         Has(output, $"exited with code 0{Convert.ToString((0x55 << 1) | 1, 8)}]");
         Has(output, $"= {(0x55 << 1) | 1}");
     }
+
+    [Fact]
+    public async Task DetachingLeavesNoBreakpointAndTheGuestFinishesWithItsOwnExit()
+    {
+        using var machine = DebuggedMachine.Start(Guest);
+        var gdb = machine.Gdb("break compute", "hbreak after_call", "continue", "continue", "detach");
+        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        string output = gdb.Output;
+        Has(output, $"Breakpoint 1, {Pc(Guest["compute"])} in compute ()");
+        Has(output, $"Breakpoint 2, {Pc(Guest["after_call"])} in after_call ()");
+        Has(output, "[Inferior 1 (Remote target) detached]");
+        // compute runs a second time after the detach: an int3 left in it would have trapped the guest.
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal(DebugGuest.DefaultExitValue, exit.DebugExitValue);
+    }
+
+    [Fact]
+    public void CtrlCInGdbStopsAGuestThatNeverStopsByItself()
+    {
+        // Without the debug-exit device the guest's last out goes nowhere and it halts forever.
+        using var machine = DebuggedMachine.Start(Guest, debugExit: false);
+        var gdb = machine.Gdb(process => InterruptOnceRunning(machine, process), "continue", "print $pc");
+        string output = gdb.Output;
+        Has(output, "Program received signal SIGINT, Interrupt.");
+        Has(output, "in halt ()");
+        Assert.False(machine.Vm.Exited.IsCompleted);
+    }
+
+    /// <summary>
+    /// Once the guest has run past its last store (so gdb has continued it and waits), does what Ctrl-C at gdb's terminal
+    /// does: SIGINT to gdb, which sends the stub 0x03.
+    /// </summary>
+    private static void InterruptOnceRunning(DebuggedMachine machine, System.Diagnostics.Process gdb)
+    {
+        var deadline = DateTime.UtcNow + SafetyNet;
+        while (machine.Vm.Memory.ReadObject<byte>(new(Guest["watched"])) != DebugGuest.WatchedValue)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the guest never ran to its end under gdb");
+            Thread.Sleep(10);
+        }
+        using var kill = System.Diagnostics.Process.Start("kill", ["-INT", gdb.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
+    [Fact]
+    public async Task TwoVcpusAreTwoThreadsOverAUnixSocketAndKillEndsTheMachine()
+    {
+        using var machine = DebuggedMachine.Start(Guest, vcpus: 2, unixSocket: "gdb.sock");
+        var gdb = machine.Gdb("info threads", "thread 2", "print $pc", "thread 1", "print $pc", "kill");
+        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        string output = gdb.Output;
+        Has(output, "Thread 1 (vCPU 0)");
+        Has(output, "Thread 2 (vCPU 1)");
+        Has(output, "[Switching to thread 2 (Thread 2)]");
+        Has(output, $"$2 = (void (*)()) {Hex(Guest["start"])} <start>");
+        Assert.Equal(MachineStopReason.HostRequest, exit.Reason);
+    }
 }
