@@ -128,4 +128,41 @@ public sealed class GdbRemoteTests
         Has(output, $"$2 = (void (*)()) {Hex(Guest["start"])} <start>");
         Assert.Equal(MachineStopReason.HostRequest, exit.Reason);
     }
+
+    [Fact]
+    public async Task AProtectedModeGuestGetsTheI386RegisterSet()
+    {
+        // Multiboot enters 32-bit protected mode without paging: mov eax, imm32 (5 bytes); mov [0x5000], eax (5 bytes); exit.
+        const uint Stored = 0x5000;
+        byte[] kernel = Ember.TestGuests.MultibootImage.Build(a =>
+        {
+            a.mov(Iced.Intel.AssemblerRegisters.eax, 0x1234_5678);
+            a.mov(Iced.Intel.AssemblerRegisters.__dword_ptr[Stored], Iced.Intel.AssemblerRegisters.eax);
+            Ember.TestGuests.GuestCode.Exit32(a, 0x2a);
+        });
+        ulong code = Ember.TestGuests.MultibootImage.CodeAddress;
+        using var machine = DebuggedMachine.Start(kernel, symbolFile: null);
+        // The machine starts in Ember's multiboot firmware below 1 MiB, which jumps to the kernel's entry.
+        var gdb = machine.Gdb(
+            "show architecture",
+            $"break *{Hex(code)}",
+            "continue",
+            "print/x $eax",
+            "stepi",
+            "print/x $eax",
+            "print $pc",
+            "stepi",
+            $"x/wx {Hex(Stored)}",
+            "continue");
+        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        string output = gdb.Output;
+        Has(output, "(currently \"i386\")");
+        Has(output, $"Breakpoint 1, 0x{code:x8} in ?? ()");
+        Has(output, "$1 = 0x2badb002");  // the multiboot magic at the kernel's entry
+        Has(output, "$2 = 0x12345678");
+        Has(output, $"$3 = (void (*)()) {Hex(code + 5)}");
+        Has(output, $"{Hex(Stored)}:\t0x12345678");
+        Has(output, $"exited with code 0{Convert.ToString((0x2a << 1) | 1, 8)}]");
+        Assert.Equal(0x2a, exit.DebugExitValue);
+    }
 }
