@@ -24,6 +24,9 @@ internal sealed class GdbServer : IDisposable
 
     private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long disposing waits for the stub thread to tell a connected debugger that the machine ended.</summary>
+    private static readonly TimeSpan FinalReportTimeout = TimeSpan.FromSeconds(2);
+
     private readonly EventLoop _loop = new();
     private readonly IGdbListener _listener;
     private readonly MachineDebugTarget _target;
@@ -240,7 +243,7 @@ internal sealed class GdbServer : IDisposable
     private void EndSession(bool detach)
     {
         var session = _session;
-        _session = null;
+        Volatile.Write(ref _session, null);
         if (_connectionSubscription is not null)
         {
             _loop.Unsubscribe(_connectionSubscription);
@@ -256,6 +259,15 @@ internal sealed class GdbServer : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // A debugger still connected when the machine ended hears how it ended (W) before the stub goes, even when
+        // the program disposes the machine the moment it stops (ember exits right after).
+        if (_target.ExitStatus is not null && Volatile.Read(ref _session) is not null)
+        {
+            _target.StopSignal.Signal();
+            long deadline = Environment.TickCount64 + (long)FinalReportTimeout.TotalMilliseconds;
+            while (Volatile.Read(ref _session) is not null && Environment.TickCount64 < deadline)
+                Thread.Sleep(5);
+        }
         _loop.Dispose();
         _connection?.Dispose();
         _listener.Dispose();
