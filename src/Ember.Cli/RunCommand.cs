@@ -33,6 +33,8 @@ internal static class RunCommand
     private static readonly Option<string[]> Net = new("--net") { Description = "A virtio-net interface on an existing host TAP: tap=NAME[,mac=MAC][,id=ID] (repeat for more; the first is eth0; without mac= the guest picks one).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private static readonly Option<string?> Vsock = new("--vsock") { Description = "A virtio-vsock device: cid=N,uds=PATH (guest CID 3 or more; host programs connect to PATH and send CONNECT <port>, guest connections to port P reach PATH_P)." };
     private static readonly Option<bool> Rng = new("--rng") { Description = "A virtio-rng device (the guest's /dev/hwrng) fed from the host's random number generator." };
+    private static readonly Option<string?> Gdb = new("--gdb") { Description = "A GDB remote stub on tcp:HOST:PORT or unix:PATH (gdb: target remote HOST:PORT); whoever reaches it controls the guest." };
+    private static readonly Option<bool> GdbWait = new("--gdb-wait") { Description = "With --gdb: no vCPU runs an instruction until a debugger connects and continues." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log what Ember does." };
     private static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Only errors on stderr: no host notes or warnings." };
     private static readonly Argument<string[]> GuestCommandArgument = new("command")
@@ -44,7 +46,7 @@ internal static class RunCommand
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Net, Rng, Vsock, Verbose, Quiet })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Net, Rng, Vsock, Gdb, GdbWait, Verbose, Quiet })
             command.Options.Add(option);
         command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
@@ -271,6 +273,9 @@ internal static class RunCommand
             return Fail(networkError!);
         if (!TryParseVsock(result.GetValue(Vsock), out var vsock, out string? vsockError))
             return Fail(vsockError!);
+        Ember.Vmm.Debugging.GdbEndpoint? gdbEndpoint = null;
+        if (result.GetValue(Gdb) is { } gdbText && !Ember.Vmm.Debugging.GdbEndpoint.TryParse(gdbText, out gdbEndpoint, out string? gdbError))
+            return Fail(gdbError);
         var config = new MachineConfig
         {
             KernelPath = kernel,
@@ -290,6 +295,8 @@ internal static class RunCommand
             EntropyDevice = result.GetValue(Rng),
             Vsock = vsock,
             CpuidMask = cpuidMask.Distinct().ToList(),
+            GdbEndpoint = gdbEndpoint,
+            GdbWait = result.GetValue(GdbWait),
         };
         if (config.Validate() is { } problem)
             return Fail(problem);
@@ -344,6 +351,8 @@ internal static class RunCommand
             // and only for a Linux kernel (a bzImage): a small guest of a few instructions is not slow here.
             if (software && !quiet && config.Console != ConsoleKind.None && IsLinuxKernel(config.KernelPath))
                 UserMessages.Note("software KVM (kvm_pvm): guest kernel code runs in KVM's emulator, minutes for a Linux boot (docs/host-quirks.md)");
+            if (!quiet && machine.GdbEndpoint is { } stub)
+                UserMessages.Note(GdbNote(stub, config.GdbWait));
             using var terminal = config.Console == ConsoleKind.Stdio ? RawTerminal.Enter(0) : null;
             UserMessages.TerminalIsRaw = terminal is not null;
             using var signals = new SignalStop(name =>
@@ -396,6 +405,15 @@ internal static class RunCommand
         {
             UserMessages.Warning($"could not check which CPUID features this host can hide: {e.Message}");
         }
+    }
+
+    /// <summary>Where the debugger connects, as gdb's own command; the real port when port 0 was asked for.</summary>
+    private static string GdbNote(Ember.Vmm.Debugging.GdbEndpoint stub, bool waiting)
+    {
+        string target = stub.Transport == Ember.Vmm.Debugging.GdbTransport.Unix
+            ? stub.Path!
+            : stub.Host!.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{stub.Host}]:{stub.Port}" : $"{stub.Host}:{stub.Port}";
+        return $"gdb stub on {stub} (gdb -ex 'target remote {target}'){(waiting ? "; the guest waits for the debugger to continue" : "")}";
     }
 
     private static int FailKvm(string message)

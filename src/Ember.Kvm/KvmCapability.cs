@@ -53,5 +53,7 @@ public enum KvmCapability
     MaxVcpuId = 128,
     X2ApicApi = 129,
     ImmediateExit = 136,
+    /// <summary>Returns the KVM_GUESTDBG_* flags KVM_SET_GUEST_DEBUG accepts.</summary>
+    SetGuestDebug2 = 195,
     Sregs2 = 200,
 }

@@ -288,6 +288,10 @@ public sealed unsafe class VirtualCpu : KvmFileDescriptor
         return translation;
     }
 
+    /// <summary>
+    /// KVM_SET_GUEST_DEBUG: single-step, software (int3) and hardware breakpoints for a host-side debugger; a hit
+    /// comes back as a <see cref="VcpuExitReason.Debug"/> exit instead of an exception in the guest.
+    /// </summary>
     public void SetGuestDebug(in GuestDebug debug)
     {
         var copy = debug;

@@ -22,4 +22,7 @@ public enum ThreadRole
 
     /// <summary>Reads the host terminal for the guest's serial console.</summary>
     ConsoleInput,
+
+    /// <summary>The GDB remote stub: its socket and the debugger's commands.</summary>
+    Gdb,
 }

@@ -46,6 +46,7 @@ public static class VmmThreads
             ThreadRole.Timers => "ember-timers",
             ThreadRole.Api => "ember-api",
             ThreadRole.ConsoleInput => "ember-console-input",
+            ThreadRole.Gdb => "ember-gdb",
             _ => "ember-thread",
         };
         return string.IsNullOrEmpty(name) ? prefix : $"{prefix}-{name}";

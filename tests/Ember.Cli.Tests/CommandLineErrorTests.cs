@@ -42,6 +42,10 @@ public sealed partial class CommandLineErrorTests : IDisposable
         Assert.Contains(expected, OneErrorLine(EmberProcess.Run(arguments)));
 
     [Fact]
+    public void GdbWaitWithoutAStubToWaitForIsRefused() =>
+        Assert.Contains("--gdb-wait needs --gdb", OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--gdb-wait", "--console", "none")));
+
+    [Fact]
     public void WithAKernelAnUnknownOptionIsNamedToo()
     {
         string line = OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--frobnicate"));
@@ -57,6 +61,8 @@ public sealed partial class CommandLineErrorTests : IDisposable
     [InlineData(new[] { "run", "--memory", "12X" }, "unknown unit 'X'")]
     [InlineData(new[] { "run", "--memory", "3.3K" }, "not a whole number of bytes")]
     [InlineData(new[] { "run", "--console", "tty" }, "unknown --console 'tty'")]
+    [InlineData(new[] { "run", "--gdb", "1234" }, "--gdb '1234' must be tcp:HOST:PORT or unix:PATH")]
+    [InlineData(new[] { "run", "--gdb", "tcp:gdb.example:1234" }, "is not an IP address")]
     [InlineData(new[] { "frobnicate" }, "frobnicate")]
     public void ParseErrorsAreOneLineAndStatusTwo(string[] arguments, string expected) =>
         Assert.Contains(expected, OneErrorLine(EmberProcess.Run(arguments)));

@@ -162,6 +162,9 @@ public sealed class StructLayoutTests
         yield return ("KVM_GUESTDBG_SINGLESTEP", GuestDebug.SingleStep);
         yield return ("KVM_GUESTDBG_USE_SW_BP", GuestDebug.UseSoftwareBreakpoints);
         yield return ("KVM_GUESTDBG_USE_HW_BP", GuestDebug.UseHardwareBreakpoints);
+        yield return ("KVM_GUESTDBG_INJECT_DB", GuestDebug.InjectDebugException);
+        yield return ("KVM_GUESTDBG_INJECT_BP", GuestDebug.InjectBreakpoint);
+        yield return ("KVM_GUESTDBG_BLOCKIRQ", GuestDebug.BlockInterrupts);
         yield return ("KVM_VCPUEVENT_VALID_NMI_PENDING", VcpuEvents.ValidNmiPending);
         yield return ("KVM_VCPUEVENT_VALID_SIPI_VECTOR", VcpuEvents.ValidSipiVector);
         yield return ("KVM_IRQCHIP_IOAPIC", IrqchipState.IoApic);

@@ -8,6 +8,7 @@ public sealed class VmmThreadsTests
     [InlineData(ThreadRole.DeviceIo, "net0", "ember-device-io-net0")]
     [InlineData(ThreadRole.Api, null, "ember-api")]
     [InlineData(ThreadRole.ConsoleInput, null, "ember-console-input")]
+    [InlineData(ThreadRole.Gdb, null, "ember-gdb")]
     public void EachRoleHasItsOwnNamePrefix(ThreadRole role, string? name, string expected) =>
         Assert.Equal(expected, VmmThreads.NameFor(role, name));
 

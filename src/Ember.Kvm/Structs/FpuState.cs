@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 
 namespace Ember.Kvm;
@@ -17,4 +18,12 @@ public unsafe struct FpuState
     public fixed byte Xmm[16 * 16];
     public uint Mxcsr;
     private uint _padding2;
+
+    /// <summary>ST(0)..ST(7) as bytes: 16 per register, of which the low 10 hold the 80-bit value (FXSAVE layout).</summary>
+    [UnscopedRef]
+    public Span<byte> StackRegisterBytes => MemoryMarshal.CreateSpan(ref Fpr[0], 8 * 16);
+
+    /// <summary>XMM0..XMM15 as bytes, 16 per register.</summary>
+    [UnscopedRef]
+    public Span<byte> XmmBytes => MemoryMarshal.CreateSpan(ref Xmm[0], 16 * 16);
 }

@@ -29,11 +29,14 @@ public static class VcpuLogicalMemory
         return true;
     }
 
-    /// <summary>Writes <paramref name="source"/> at <paramref name="linearAddress"/>; false, with nothing written, if any page is unmapped, read-only or not RAM.</summary>
-    public static bool TryWrite(VirtualCpu vcpu, IGuestMemory memory, ulong linearAddress, ReadOnlySpan<byte> source)
+    /// <summary>
+    /// Writes <paramref name="source"/> at <paramref name="linearAddress"/>; false, with nothing written, if any page is
+    /// unmapped, read-only or not RAM. A debugger passes <paramref name="evenIfReadOnly"/> to patch code in read-only pages.
+    /// </summary>
+    public static bool TryWrite(VirtualCpu vcpu, IGuestMemory memory, ulong linearAddress, ReadOnlySpan<byte> source, bool evenIfReadOnly = false)
     {
         // Every page is translated and checked before the first byte is written, so a failure never leaves a partial write.
-        if (!TryTranslate(vcpu, memory, linearAddress, source.Length, write: true, out var pages))
+        if (!TryTranslate(vcpu, memory, linearAddress, source.Length, write: !evenIfReadOnly, out var pages))
             return false;
         foreach (var page in pages)
         {

@@ -67,6 +67,15 @@ public sealed record MachineConfig
     /// </summary>
     public bool? CoverEmulatorGaps { get; init; }
 
+    /// <summary>
+    /// A GDB remote stub listening here (tcp:HOST:PORT or unix:PATH): every vCPU is a thread, with registers, memory,
+    /// breakpoints, watchpoints and single-step. Null for none. Anyone who reaches it controls the guest.
+    /// </summary>
+    public Debugging.GdbEndpoint? GdbEndpoint { get; init; }
+
+    /// <summary>With <see cref="GdbEndpoint"/>: no vCPU runs an instruction until a debugger connects and continues.</summary>
+    public bool GdbWait { get; init; }
+
     /// <summary>Null when the configuration can be built, else a one-line reason.</summary>
     public string? Validate()
     {
@@ -92,6 +101,8 @@ public sealed record MachineConfig
             return $"unknown CPUID feature '{unknown}' in --cpuid-mask";
         if (Console == ConsoleKind.File && string.IsNullOrWhiteSpace(ConsoleFile))
             return "console file path missing";
+        if (GdbWait && GdbEndpoint is null)
+            return "--gdb-wait needs --gdb (where the debugger connects)";
         if (DriveProblem() is { } driveProblem)
             return driveProblem;
         if (NetworkProblem() is { } networkProblem)

@@ -52,6 +52,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
     private readonly object _haltLock = new();
     private readonly List<Thread> _vcpuThreads = [];
     private readonly TaskCompletionSource<MachineExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Debugging.GdbServer? _gdb;
     private VcpuPauseGate _pauseGate = null!;
     private VmLifecycle _lifecycle = null!;
     private MachineExit? _exit;
@@ -94,6 +95,8 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
 
             CreateVcpus();
             _lifecycle = new VmLifecycle(_pauseGate, KickAndWakeAll, [Virtio.IoLoop]);
+            if (config.GdbEndpoint is { } gdbEndpoint)
+                _gdb = ListenForGdb(gdbEndpoint);
             Boot();
         }
         catch
@@ -204,6 +207,9 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
     /// </summary>
     public EmulatorGapCover? EmulatorGaps { get; }
 
+    /// <summary>Where the GDB stub listens (the real port when port 0 was asked for); null without <see cref="MachineConfig.GdbEndpoint"/>.</summary>
+    public Debugging.GdbEndpoint? GdbEndpoint => _gdb?.Endpoint;
+
     /// <summary>Guest accesses that no device claimed, over all vCPUs.</summary>
     public long UnclaimedAccesses => _runners.Sum(r => r.UnclaimedAccesses);
 
@@ -293,6 +299,16 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
         VirtualCpu.PrepareKickSignal();
     }
 
+    /// <summary>The GDB stub binds now (a taken port fails the creation); it serves from <see cref="Start"/> on.</summary>
+    private Debugging.GdbServer ListenForGdb(Debugging.GdbEndpoint endpoint)
+    {
+        uint debugFlags = (uint)Math.Max(0, _vm.CheckExtension(KvmCapability.SetGuestDebug2));
+        bool dataBreakpoints = Host.KvmHostReport.DetectFlavour("/sys/module") != Host.KvmFlavour.SoftwarePvm;
+        var target = new Debugging.MachineDebugTarget(_runners, _pauseGate, new Debugging.TranslatingTargetMemory(_memory),
+            KickAndWakeAll, Stop, _exited.Task, dataBreakpoints, debugFlags, _logger);
+        return Debugging.GdbServer.Listen(endpoint, target, _logger);
+    }
+
     private void Boot()
     {
         byte[] kernel = File.ReadAllBytes(Config.KernelPath);
@@ -331,6 +347,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
         {
             _started = true;
             _interrupts.Start();
+            _gdb?.Start(waitForDebugger: Config.GdbWait);
             _vcpuThreadsRunning = _runners.Count;
             foreach (var runner in _runners)
             {
@@ -422,11 +439,11 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
                 // The CPU resumes on an enabled interrupt (IF set) or an NMI (Intel SDM vol. 2A, HLT); an NMI
                 // arrives here as paused work. The PIC's rising INT and InjectNmi pulse this monitor while
                 // holding it, after changing what the condition reads, so no wake-up falls between check and wait.
-                while (!StopRequested && !runner.HasPendingWork && !_pauseGate.IsClosed
+                while (!StopRequested && !runner.HasPendingWork && !_pauseGate.IsClosedFor((int)vcpu.Id)
                        && !(vcpu.InterruptFlag && _interrupts.HasPendingInterrupt(vcpu)))
                     Monitor.Wait(_haltLock, HaltRecheckInterval);
             }
-            if (StopRequested || !_pauseGate.IsClosed)
+            if (StopRequested || !_pauseGate.IsClosedFor((int)vcpu.Id))
                 return;
             // Paused while halted: park here and go on halting after the resume, as the guest expects.
             runner.ParkWhilePaused();
@@ -492,6 +509,8 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
         // Started with Start(): the vCPU threads must be gone before their vCPUs and guest memory are.
         if (_started)
             WaitForExit();
+        // The GDB stub runs work on vCPU threads; it goes once they have ended, before the vCPUs do.
+        _gdb?.Dispose();
         // The timer loop first, then the interrupt controller: timers kick vCPUs and must stop before their run pages go.
         _timers.Dispose();
         Metrics?.Dispose();

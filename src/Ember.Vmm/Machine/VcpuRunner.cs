@@ -34,6 +34,9 @@ internal sealed class VcpuRunner(
 
     public VirtualCpu Vcpu => vcpu;
 
+    /// <summary>The debugger's hook for debug exits (set before the thread starts, while a GDB stub serves the machine).</summary>
+    internal Debugging.IVcpuDebugHook? DebugHook { get; set; }
+
     /// <summary>This vCPU's exits by reason and its time in KVM_RUN.</summary>
     public VcpuExitCounters Exits { get; } = new();
 
@@ -131,7 +134,7 @@ internal sealed class VcpuRunner(
         {
             Volatile.Write(ref _finished, 1);
             CancelPausedWork();
-            pauseGate.Leave();
+            pauseGate.Leave((int)vcpu.Id);
         }
     }
 
@@ -139,8 +142,8 @@ internal sealed class VcpuRunner(
     internal void ParkWhilePaused()
     {
         // Checked here first: the exit path passes this on every turn and must not allocate the delegates.
-        if (pauseGate.IsClosed)
-            pauseGate.ParkWhileClosed(() => lifecycle.StopRequested, () => HasPendingWork, RunPausedWork);
+        if (pauseGate.IsClosedFor((int)vcpu.Id))
+            pauseGate.ParkWhileClosed((int)vcpu.Id, () => lifecycle.StopRequested, () => HasPendingWork, RunPausedWork);
     }
 
     private void RunPausedWork()
@@ -190,7 +193,14 @@ internal sealed class VcpuRunner(
                     var other => new MachineExit(MachineStopReason.InternalError, $"guest system event {other}"),
                 });
                 return false;
+            case VcpuExitReason.Debug when DebugHook is not null:
+                // A breakpoint, watchpoint or step of the debugger's: it holds the vCPUs, this one parks at the gate.
+                DebugHook.OnDebugExit(vcpu, exit.Debug);
+                return true;
             case VcpuExitReason.InternalError:
+                // An int3 the debugger planted, where KVM's emulator cannot run int3 (kvm_pvm), before the gap cover takes it.
+                if (exit.InternalErrorKind == InternalErrorKind.Emulation && DebugHook is not null && DebugHook.OnEmulationFailure(vcpu))
+                    return true;
                 if (exit.InternalErrorKind == InternalErrorKind.Emulation && gapCover is not null && TryCoverEmulatorGap())
                     return true;
                 lifecycle.Stop(DescribeInternalError(exit));

@@ -25,9 +25,17 @@ internal sealed class BzImageBuilder
 
     public int SetupSize => ((SetupSects == 0 ? 4 : SetupSects) + 1) * 512;
 
+    /// <summary>Bytes to load instead of the pattern (padded with zeros to <see cref="KernelLength"/>): a test guest's code.</summary>
+    public byte[]? Code { get; set; }
+
     public byte[] ProtectedModeKernel()
     {
         var kernel = new byte[KernelLength];
+        if (Code is not null)
+        {
+            Code.CopyTo(kernel, 0);
+            return kernel;
+        }
         for (int i = 0; i < kernel.Length; i++)
         {
             kernel[i] = (byte)(i * 7 + 3);
