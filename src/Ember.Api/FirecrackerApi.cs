@@ -116,8 +116,6 @@ public sealed class FirecrackerApi(VmController controller)
 
     private Task<ApiResponse> PatchMachineConfig(MachineConfiguration body)
     {
-        if (body.GdbSocketPath is not null)
-            throw new ApiRequestException("gdb_socket_path: Ember has no GDB stub yet");
         return Done(controller.UpdateMachineSize(current => ResourceMapper.Apply(current, body)));
     }
 

@@ -23,8 +23,6 @@ internal static class ResourceMapper
     /// <summary>PATCH: only the fields given change.</summary>
     public static MachineSizeConfig Apply(MachineSizeConfig current, MachineConfiguration body)
     {
-        if (body.GdbSocketPath is not null)
-            throw new ApiRequestException("gdb_socket_path: Ember has no GDB stub yet");
         return current with
         {
             VcpuCount = body.VcpuCount ?? current.VcpuCount,
@@ -33,6 +31,7 @@ internal static class ResourceMapper
             TrackDirtyPages = body.TrackDirtyPages ?? current.TrackDirtyPages,
             HugePages = body.HugePages ?? current.HugePages,
             CpuTemplate = body.CpuTemplate ?? current.CpuTemplate,
+            GdbSocketPath = body.GdbSocketPath ?? current.GdbSocketPath,
         };
     }
 
@@ -44,6 +43,7 @@ internal static class ResourceMapper
         TrackDirtyPages = size.TrackDirtyPages,
         HugePages = size.HugePages,
         CpuTemplate = size.CpuTemplate,
+        GdbSocketPath = size.GdbSocketPath,
     };
 
     public static DriveResource ToDrive(Drive body)

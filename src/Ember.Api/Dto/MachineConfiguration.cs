@@ -17,7 +17,7 @@ public sealed class MachineConfiguration
 
     public string? CpuTemplate { get; set; }
 
-    /// <summary>Firecracker's gdb feature; Ember has no GDB stub yet, so any value is refused.</summary>
+    /// <summary>Firecracker's gdb feature: the Unix socket Ember's GDB stub listens on; the vCPUs wait for a debugger.</summary>
     public string? GdbSocketPath { get; set; }
 
     [JsonIgnore]

@@ -20,6 +20,12 @@ public sealed record MachineSizeConfig
     /// <summary>A named CPU template; Ember has none, so only null (no template) is accepted.</summary>
     public string? CpuTemplate { get; init; }
 
+    /// <summary>
+    /// Firecracker's gdb_socket_path: Ember's GDB stub listens on this Unix socket and, as Firecracker does, no vCPU
+    /// runs until a debugger has connected and continued.
+    /// </summary>
+    public string? GdbSocketPath { get; init; }
+
     public void Validate()
     {
         if (VcpuCount is < 1 or > MaximumVcpus)
@@ -34,6 +40,8 @@ public sealed record MachineSizeConfig
             throw new ResourceConfigException($"huge_pages: Ember backs guest memory with 4 KiB pages only; '{HugePages}' is not supported yet");
         if (TrackDirtyPages)
             throw new ResourceConfigException("track_dirty_pages: Ember has no snapshots yet, so it does not track dirty pages");
+        if (GdbSocketPath is not null)
+            ResourceFiles.RequireWritable("gdb_socket_path", "GDB socket", GdbSocketPath);
         if (CpuTemplate is not null and not "None")
             throw new ResourceConfigException($"cpu_template: Ember has no CPU templates; '{CpuTemplate}' is not supported");
     }

@@ -109,6 +109,8 @@ public sealed class VmResources
             InitrdPath = BootSource.InitrdPath,
             CommandLine = commandLine,
             VcpuCount = MachineSize.VcpuCount,
+            GdbEndpoint = MachineSize.GdbSocketPath is { } gdb ? Debugging.GdbEndpoint.Unix(gdb) : null,
+            GdbWait = MachineSize.GdbSocketPath is not null,
             MemorySize = (ulong)MachineSize.MemSizeMib << 20,
             Console = Serial?.SerialOutPath is null ? ConsoleKind.Stdio : ConsoleKind.File,
             ConsoleFile = Serial?.SerialOutPath,
