@@ -16,6 +16,8 @@ namespace Ember.Api;
 [JsonSerializable(typeof(MachineConfiguration))]
 [JsonSerializable(typeof(Drive))]
 [JsonSerializable(typeof(PartialDrive))]
+[JsonSerializable(typeof(NetworkInterface))]
+[JsonSerializable(typeof(PartialNetworkInterface))]
 [JsonSerializable(typeof(InstanceActionInfo))]
 [JsonSerializable(typeof(VmStateChange))]
 [JsonSerializable(typeof(Logger))]

@@ -32,7 +32,6 @@ public sealed class FirecrackerApi(VmController controller)
         ("/snapshot", "snapshots"),
         ("/pmem", "virtio-pmem devices"),
         ("/hotplug", "memory hot-plug (virtio-mem)"),
-        ("/network-interfaces", "virtio-net network interfaces"),
         ("/vsock", "the virtio-vsock device"),
     ];
 
@@ -85,18 +84,20 @@ public sealed class FirecrackerApi(VmController controller)
             ("PUT", "/actions") => ActAsync(Parse(body, ApiJsonContext.Default.InstanceActionInfo)),
             ("PATCH", "/vm") => ChangeStateAsync(Parse(body, ApiJsonContext.Default.VmStateChange)),
             ("PUT", "/cpu-config") => throw new ApiRequestException("PUT /cpu-config: Ember has no CPU templates or CPUID/MSR modifiers yet; its guests see the host's CPUID (ember run --cpuid-mask hides features)"),
-            ("PUT", _) when DriveId(route) is { } id => PutDrive(id, Parse(body, ApiJsonContext.Default.Drive)),
-            ("PATCH", _) when DriveId(route) is { } id => PatchDrive(id, Parse(body, ApiJsonContext.Default.PartialDrive)),
+            ("PUT", _) when IdUnder("/drives/", route) is { } id => PutDrive(id, Parse(body, ApiJsonContext.Default.Drive)),
+            ("PATCH", _) when IdUnder("/drives/", route) is { } id => PatchDrive(id, Parse(body, ApiJsonContext.Default.PartialDrive)),
+            ("PUT", _) when IdUnder("/network-interfaces/", route) is { } id => PutNetworkInterface(id, Parse(body, ApiJsonContext.Default.NetworkInterface)),
+            ("PATCH", _) when IdUnder("/network-interfaces/", route) is { } id => PatchNetworkInterface(id, Parse(body, ApiJsonContext.Default.PartialNetworkInterface)),
             _ => throw new ApiRequestException($"Invalid request method and/or path: {method} {route}"),
         };
     }
 
-    private static string? DriveId(string route)
+    /// <summary>The id in /drives/{id} or /network-interfaces/{id} (<paramref name="prefix"/> ends with '/'), or null.</summary>
+    private static string? IdUnder(string prefix, string route)
     {
-        const string Prefix = "/drives/";
-        if (!route.StartsWith(Prefix, StringComparison.Ordinal) || route.Length == Prefix.Length)
+        if (!route.StartsWith(prefix, StringComparison.Ordinal) || route.Length == prefix.Length)
             return null;
-        string id = route[Prefix.Length..];
+        string id = route[prefix.Length..];
         return id.Contains('/', StringComparison.Ordinal) ? null : Uri.UnescapeDataString(id);
     }
 
@@ -137,6 +138,20 @@ public sealed class FirecrackerApi(VmController controller)
         if (body.DriveId != pathId)
             throw new ApiRequestException($"drive_id: the body names '{body.DriveId}' but the path names '{pathId}'");
         return Done(controller.UpdateDrive(pathId, body.PathOnHost, ResourceMapper.ToRateLimiter("rate_limiter", body.RateLimiter)));
+    }
+
+    private Task<ApiResponse> PutNetworkInterface(string pathId, NetworkInterface body)
+    {
+        if (body.IfaceId != pathId)
+            throw new ApiRequestException($"iface_id: the body names '{body.IfaceId}' but the path names '{pathId}'");
+        return Done(controller.PutNetworkInterface(ResourceMapper.ToNetworkInterface(body)));
+    }
+
+    private Task<ApiResponse> PatchNetworkInterface(string pathId, PartialNetworkInterface body)
+    {
+        if (body.IfaceId != pathId)
+            throw new ApiRequestException($"iface_id: the body names '{body.IfaceId}' but the path names '{pathId}'");
+        return Done(controller.UpdateNetworkInterface(pathId, ResourceMapper.ToRateLimiter("rx_rate_limiter", body.RxRateLimiter), ResourceMapper.ToRateLimiter("tx_rate_limiter", body.TxRateLimiter)));
     }
 
     private async Task<ApiResponse> ActAsync(InstanceActionInfo body)

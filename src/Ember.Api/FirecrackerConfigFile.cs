@@ -26,8 +26,6 @@ public static class FirecrackerConfigFile
         {
             return $"invalid configuration file: {e.Message}";
         }
-        if (file.NetworkInterfaces is { Count: > 0 })
-            return "network-interfaces: virtio-net network interfaces are not supported by Ember yet";
         foreach (var (present, name) in new[] { (file.Vsock.HasValue, "vsock"), (file.Balloon.HasValue, "balloon"), (file.MmdsConfig.HasValue, "mmds-config"), (file.CpuConfig.HasValue, "cpu-config"), (file.Pmem is { Count: > 0 }, "pmem"), (file.MemoryHotplug.HasValue, "memory-hotplug") })
         {
             if (present)
@@ -44,6 +42,8 @@ public static class FirecrackerConfigFile
             requests.Add(("PUT", "/boot-source", JsonSerializer.SerializeToUtf8Bytes(boot, ApiJsonContext.Default.BootSource)));
         foreach (var drive in file.Drives ?? [])
             requests.Add(("PUT", $"/drives/{Uri.EscapeDataString(drive.DriveId)}", JsonSerializer.SerializeToUtf8Bytes(drive, ApiJsonContext.Default.Drive)));
+        foreach (var network in file.NetworkInterfaces ?? [])
+            requests.Add(("PUT", $"/network-interfaces/{Uri.EscapeDataString(network.IfaceId)}", JsonSerializer.SerializeToUtf8Bytes(network, ApiJsonContext.Default.NetworkInterface)));
         if (file.Entropy is { } entropy)
             requests.Add(("PUT", "/entropy", JsonSerializer.SerializeToUtf8Bytes(entropy, ApiJsonContext.Default.EntropyDevice)));
         if (file.Serial is { } serial)

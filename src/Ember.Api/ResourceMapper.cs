@@ -79,6 +79,29 @@ internal static class ResourceMapper
         RateLimiter = FromRateLimiter(drive.RateLimiter),
     };
 
+    public static NetworkInterfaceResource ToNetworkInterface(NetworkInterface body)
+    {
+        if (body.Mtu is not null)
+            throw new ApiRequestException("mtu: Ember does not offer VIRTIO_NET_F_MTU yet; leave it out");
+        return new NetworkInterfaceResource
+        {
+            IfaceId = body.IfaceId,
+            HostDevName = body.HostDevName,
+            GuestMac = body.GuestMac,
+            RxRateLimiter = ToRateLimiter("rx_rate_limiter", body.RxRateLimiter),
+            TxRateLimiter = ToRateLimiter("tx_rate_limiter", body.TxRateLimiter),
+        };
+    }
+
+    public static NetworkInterface FromNetworkInterface(NetworkInterfaceResource network) => new()
+    {
+        IfaceId = network.IfaceId,
+        HostDevName = network.HostDevName,
+        GuestMac = network.GuestMac,
+        RxRateLimiter = FromRateLimiter(network.RxRateLimiter),
+        TxRateLimiter = FromRateLimiter(network.TxRateLimiter),
+    };
+
     /// <summary>Firecracker's RateLimiter body as settings; a negative count is refused by field name.</summary>
     public static RateLimiterSettings? ToRateLimiter(string field, RateLimiter? body) =>
         body is null ? null : new RateLimiterSettings(ToBucket($"{field}.bandwidth", body.Bandwidth), ToBucket($"{field}.ops", body.Ops));
@@ -137,7 +160,7 @@ internal static class ResourceMapper
         BootSource = snapshot.BootSource is { } boot ? new BootSource { KernelImagePath = boot.KernelImagePath, BootArgs = boot.BootArgs, InitrdPath = boot.InitrdPath } : null,
         MachineConfig = FromMachineSize(snapshot.MachineSize),
         Drives = snapshot.Drives.Select(FromDrive).ToList(),
-        NetworkInterfaces = [],
+        NetworkInterfaces = snapshot.NetworkInterfaces.Select(FromNetworkInterface).ToList(),
         Entropy = snapshot.Entropy ? new EntropyDevice() : null,
         Logger = snapshot.Logger is { } logger ? new Logger { Level = logger.Level, LogPath = logger.LogPath, ShowLevel = logger.ShowLevel, ShowLogOrigin = logger.ShowLogOrigin, Module = logger.Module } : null,
         Metrics = snapshot.Metrics is { } metrics ? new Metrics { MetricsPath = metrics.MetricsPath } : null,

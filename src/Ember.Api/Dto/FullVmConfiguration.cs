@@ -15,7 +15,7 @@ public sealed class FullVmConfiguration
     public List<Drive>? Drives { get; set; }
 
     [JsonPropertyName("network-interfaces")]
-    public List<System.Text.Json.JsonElement>? NetworkInterfaces { get; set; }
+    public List<NetworkInterface>? NetworkInterfaces { get; set; }
 
     [JsonPropertyName("vsock")]
     public System.Text.Json.JsonElement? Vsock { get; set; }

@@ -151,6 +151,35 @@ public sealed class VmController : IDisposable
         }
     });
 
+    public Task PutNetworkInterface(NetworkInterfaceResource network) => Post(() =>
+    {
+        RequireNotStarted("a network interface");
+        _resources.PutNetworkInterface(network);
+    });
+
+    /// <summary>
+    /// PATCH of a network interface after start: new rx and tx rate-limiter buckets (each bucket given replaces
+    /// the running one; a limiter or bucket left out stays).
+    /// </summary>
+    public Task UpdateNetworkInterface(string ifaceId, RateLimiterSettings? receive, RateLimiterSettings? transmit) => Post(() =>
+    {
+        var vm = RequireStarted("updating a network interface");
+        if (_resources.NetworkInterfaces.All(n => n.IfaceId != ifaceId))
+            throw new ResourceConfigException($"iface_id: there is no network interface '{ifaceId}'");
+        if (receive is null && transmit is null)
+            return;
+        try
+        {
+            vm.Virtio.UpdateNetworkRateLimiters(ifaceId, receive, transmit);
+        }
+        catch (MachineConfigurationException e)
+        {
+            throw new ResourceConfigException($"iface_id: {e.Message}");
+        }
+        var (rx, tx) = vm.Virtio.NetworkRateLimiters(ifaceId)!.Value;
+        _resources.ReplaceNetworkRateLimiters(ifaceId, receive is null ? null : rx.Settings, transmit is null ? null : tx.Settings);
+    });
+
     public Task SetEntropy() => Post(() =>
     {
         RequireNotStarted("the entropy device");
@@ -180,7 +209,7 @@ public sealed class VmController : IDisposable
 
     public Task<VmResourcesSnapshot> GetConfiguration() => Post(() => new VmResourcesSnapshot(
         _resources.BootSource, _resources.MachineSize, _resources.Drives.ToList(), _resources.Entropy,
-        _resources.Logger, _resources.Metrics, _resources.Serial));
+        _resources.Logger, _resources.Metrics, _resources.Serial, _resources.NetworkInterfaces.ToList()));
 
     /// <summary>InstanceStart: builds the machine from the resources and starts its vCPUs.</summary>
     public Task Start() => Post(() =>

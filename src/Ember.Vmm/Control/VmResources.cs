@@ -17,12 +17,15 @@ public sealed class VmResources
     public const string DefaultBootArgs = "console=ttyS0 reboot=k panic=1 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
 
     private readonly List<DriveResource> _drives = [];
+    private readonly List<NetworkInterfaceResource> _networkInterfaces = [];
 
     public BootSourceConfig? BootSource { get; private set; }
 
     public MachineSizeConfig MachineSize { get; private set; } = new();
 
     public IReadOnlyList<DriveResource> Drives => _drives;
+
+    public IReadOnlyList<NetworkInterfaceResource> NetworkInterfaces => _networkInterfaces;
 
     public bool Entropy { get; private set; }
 
@@ -51,7 +54,7 @@ public sealed class VmResources
         int existing = _drives.FindIndex(d => d.DriveId == drive.DriveId);
         if (drive.IsRootDevice && _drives.FirstOrDefault(d => d.IsRootDevice && d.DriveId != drive.DriveId) is { } root)
             throw new ResourceConfigException($"is_root_device: drive '{root.DriveId}' is already the root device");
-        if (existing < 0 && _drives.Count + (Entropy ? 1 : 0) >= MachineConfig.MaximumPciDevices)
+        if (existing < 0 && PciDevices >= MachineConfig.MaximumPciDevices)
             throw new ResourceConfigException($"drive_id: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
         if (existing >= 0)
             _drives[existing] = drive;
@@ -69,6 +72,37 @@ public sealed class VmResources
         int index = _drives.FindIndex(d => d.DriveId == driveId);
         if (index >= 0)
             _drives[index] = change(_drives[index]);
+    }
+
+    private int PciDevices => _drives.Count + _networkInterfaces.Count + (Entropy ? 1 : 0);
+
+    /// <summary>Adds a network interface, or replaces the one with the same id; each needs its own TAP and MAC.</summary>
+    public void PutNetworkInterface(NetworkInterfaceResource network)
+    {
+        network.Validate();
+        int existing = _networkInterfaces.FindIndex(n => n.IfaceId == network.IfaceId);
+        var others = _networkInterfaces.Where(n => n.IfaceId != network.IfaceId).ToList();
+        if (others.FirstOrDefault(n => n.HostDevName == network.HostDevName) is { } sameTap)
+            throw new ResourceConfigException($"host_dev_name: TAP '{network.HostDevName}' is already used by network interface '{sameTap.IfaceId}'; each needs its own");
+        if (network.Mac is { } mac && others.FirstOrDefault(n => n.Mac == mac) is { } sameMac)
+            throw new ResourceConfigException($"guest_mac: {mac} is already the address of network interface '{sameMac.IfaceId}'");
+        if (existing < 0 && PciDevices >= MachineConfig.MaximumPciDevices)
+            throw new ResourceConfigException($"iface_id: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
+        if (existing >= 0)
+            _networkInterfaces[existing] = network;
+        else
+            _networkInterfaces.Add(network);
+    }
+
+    /// <summary>After a running interface's limiters were patched: the resources say the new settings (GET /vm/config).</summary>
+    internal void ReplaceNetworkRateLimiters(string ifaceId, RateLimiterSettings? receive, RateLimiterSettings? transmit)
+    {
+        int index = _networkInterfaces.FindIndex(n => n.IfaceId == ifaceId);
+        if (index >= 0)
+        {
+            var current = _networkInterfaces[index];
+            _networkInterfaces[index] = current with { RxRateLimiter = receive ?? current.RxRateLimiter, TxRateLimiter = transmit ?? current.TxRateLimiter };
+        }
     }
 
     public void SetEntropy() => Entropy = true;
@@ -117,6 +151,7 @@ public sealed class VmResources
             BootTimer = bootTimer,
             Drives = ordered.Select(d => new DriveConfig(d.DriveId, d.PathOnHost, d.IsReadOnly, d.RateLimiter)).ToList(),
             EntropyDevice = Entropy,
+            NetworkInterfaces = _networkInterfaces.Select(n => new NetworkInterfaceConfig(n.IfaceId, n.HostDevName, n.Mac, n.RxRateLimiter, n.TxRateLimiter)).ToList(),
         };
     }
 }

@@ -8,4 +8,5 @@ public sealed record VmResourcesSnapshot(
     bool Entropy,
     LoggerResource? Logger,
     MetricsResource? Metrics,
-    SerialResource? Serial);
+    SerialResource? Serial,
+    IReadOnlyList<NetworkInterfaceResource> NetworkInterfaces);
