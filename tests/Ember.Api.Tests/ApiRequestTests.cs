@@ -120,6 +120,24 @@ public sealed class ApiRequestTests
         Assert.Equal("rate_limiter.bandwidth.size: -1 is below the minimum of 0", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":-1,"refill_time":100}}}""")));
         Assert.Equal("invalid request body: missing required field 'refill_time'", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"ops":{"size":10}}}""")));
         Assert.Equal("rate_limiter: Ember does not rate-limit the entropy device yet; leave it out", await Refused(api.Client.PutAsync("/entropy", """{"rate_limiter":{"ops":{"size":10,"refill_time":100}}}""")));
+        Assert.Equal("iface_id: the body names 'b' but the path names 'a'", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"b","host_dev_name":"tap0"}""")));
+        Assert.Equal("invalid request body: missing required field 'host_dev_name'", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a"}""")));
+        Assert.Equal("invalid request body: unknown field 'host_dev'", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a","host_dev":"tap0","host_dev_name":"tap0"}""")));
+        Assert.StartsWith("guest_mac: ", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a","host_dev_name":"tap0","guest_mac":"zz"}""")));
+        Assert.StartsWith("host_dev_name: ", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a","host_dev_name":"bad/name"}""")));
+        Assert.Equal("mtu: Ember does not offer VIRTIO_NET_F_MTU yet; leave it out", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a","host_dev_name":"tap0","mtu":1500}""")));
+        Assert.Equal("rx_rate_limiter.ops.size: -1 is below the minimum of 0", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a","host_dev_name":"tap0","rx_rate_limiter":{"ops":{"size":-1,"refill_time":10}}}""")));
+        Assert.Equal(204, (await api.Client.PutAsync("/network-interfaces/eth0", """{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:01","tx_rate_limiter":{"bandwidth":{"size":1000,"refill_time":100}}}""")).Status);
+        Assert.Contains("tap0", await Refused(api.Client.PutAsync("/network-interfaces/eth1", """{"iface_id":"eth1","host_dev_name":"tap0"}""")));
+        Assert.Contains("updating a network interface", await Refused(api.Client.PatchAsync("/network-interfaces/eth0", """{"iface_id":"eth0"}""")));
+        var (_, withNet) = await api.Client.GetAsync("/vm/config");
+        using (var net = JsonDocument.Parse(withNet))
+        {
+            var eth0 = net.RootElement.GetProperty("network-interfaces")[0];
+            Assert.Equal("tap0", eth0.GetProperty("host_dev_name").GetString());
+            Assert.Equal("02:00:00:00:00:01", eth0.GetProperty("guest_mac").GetString());
+            Assert.Equal(1000, eth0.GetProperty("tx_rate_limiter").GetProperty("bandwidth").GetProperty("size").GetInt64());
+        }
         Assert.Equal("action_type: 'Reboot' is not one of FlushMetrics, InstanceStart, SendCtrlAltDel, SendNmi", await Refused(api.Client.PutAsync("/actions", """{"action_type":"Reboot"}""")));
         Assert.Equal("state: 'Stopped' is not one of Paused, Resumed", await Refused(api.Client.PatchAsync("/vm", """{"state":"Stopped"}""")));
         Assert.Equal("level: 'Loud' is not one of Error, Warning, Info, Debug, Trace, Off", await Refused(api.Client.PutAsync("/logger", """{"level":"Loud"}""")));
@@ -148,7 +166,7 @@ public sealed class ApiRequestTests
         Assert.Equal("Invalid request method and/or path: DELETE /machine-config", await Refused(api.Client.SendAsync("DELETE", "/machine-config")));
         Assert.Equal("Invalid request method and/or path: GET /boot-source", await Refused(api.Client.GetAsync("/boot-source")));
         Assert.Equal("Invalid request method and/or path: PUT /drives", await Refused(api.Client.PutAsync("/drives", "{}")));
-        foreach (var (method, path) in new[] { ("PUT", "/balloon"), ("GET", "/balloon/statistics"), ("PUT", "/mmds"), ("PUT", "/mmds/config"), ("PUT", "/snapshot/create"), ("PUT", "/snapshot/load"), ("PUT", "/pmem/p0"), ("PUT", "/hotplug/memory"), ("PUT", "/network-interfaces/eth0"), ("PUT", "/vsock") })
+        foreach (var (method, path) in new[] { ("PUT", "/balloon"), ("GET", "/balloon/statistics"), ("PUT", "/mmds"), ("PUT", "/mmds/config"), ("PUT", "/snapshot/create"), ("PUT", "/snapshot/load"), ("PUT", "/pmem/p0"), ("PUT", "/hotplug/memory"), ("PUT", "/vsock") })
             Assert.EndsWith("is not supported by Ember yet", await Refused(api.Client.SendAsync(method, path, "{}")));
         Assert.StartsWith("PUT /cpu-config: Ember has no CPU templates", await Refused(api.Client.PutAsync("/cpu-config", "{}")));
     }
