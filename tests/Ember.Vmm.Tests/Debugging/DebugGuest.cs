@@ -9,7 +9,10 @@ namespace Ember.Vmm.Tests.Debugging;
 /// A small 64-bit guest for debugger tests, booted as a bzImage through Ember's 64-bit entry (long mode, identity
 /// paging set up by the loader), with every place a test names kept as a symbol:
 /// <code>
-/// start:        counter = 0x1122334455667788; rdi = 14
+/// start:        build its own 4-level tables at <see cref="Tables"/> (0-16 MiB identity, 2 MiB pages; the 4 KiB page
+///               <see cref="MappedLinear"/> -> <see cref="MappedPhysical"/>, the next one -> <see cref="NextMappedPhysical"/>,
+///               the one after unmapped) and load CR3; write <see cref="MappedValue"/> at physical MappedPhysical
+/// paged:        counter = 0x1122334455667788; rdi = 14
 ///               call compute            (rax = 3 * rdi)
 /// after_call:   result = rax; call compute again
 ///               watched = 7             (one byte)
@@ -24,6 +27,21 @@ internal sealed class DebugGuest
     public const byte DefaultExitValue = 0x21;
     public const ulong CounterValue = 0x1122_3344_5566_7788;
     public const byte WatchedValue = 7;
+
+    /// <summary>The guest's own page tables (PML4, PDPT, two PDs, one PT), above the code and below the mapped pages.</summary>
+    public const ulong Tables = 0x80_0000;
+
+    /// <summary>A linear page the guest maps somewhere else (and outside RAM as a physical address: 64 MiB machines).</summary>
+    public const ulong MappedLinear = 0x4000_0000;
+
+    /// <summary>Where <see cref="MappedLinear"/> lands, and where the page after it lands (below: pages out of order).</summary>
+    public const ulong MappedPhysical = 0x90_0000, NextMappedPhysical = 0x70_0000;
+
+    /// <summary>The page after those two: not mapped (its PTE is zero).</summary>
+    public const ulong UnmappedLinear = MappedLinear + 0x2000;
+
+    /// <summary>What the guest writes at physical <see cref="MappedPhysical"/>: a debugger reads it at <see cref="MappedLinear"/>.</summary>
+    public const ulong MappedValue = 0xFEED_FACE_CAFE_BEEF;
 
     /// <summary>Where the code runs: the bzImage's 64-bit entry, 0x200 into the kernel loaded at 1 MiB.</summary>
     public const ulong Origin = 0x10_0000 + BzImage.Entry64Offset;
@@ -53,6 +71,8 @@ internal sealed class DebugGuest
         }
 
         Here("start");
+        BuildOwnPageTables(a);
+        Here("paged");
         a.mov(rax, CounterValue);
         a.mov(__qword_ptr[L("counter")], rax);
         a.mov(rdi, 14);
@@ -85,6 +105,30 @@ internal sealed class DebugGuest
         var result = a.Assemble(new StreamCodeWriter(stream), Origin, BlockEncoderOptions.ReturnNewInstructionOffsets);
         var symbols = labels.ToDictionary(l => l.Key, l => result.GetLabelRIP(l.Value));
         return new DebugGuest(stream.ToArray(), symbols);
+    }
+
+    /// <summary>The tables the <c>start</c> code writes (through the loader's identity map) and switches to.</summary>
+    private static void BuildOwnPageTables(Assembler a)
+    {
+        const ulong Present = 1, Writable = 2, PageSize = 0x80;
+        const ulong Pml4 = Tables, Pdpt = Tables + 0x1000, LowPd = Tables + 0x2000, HighPd = Tables + 0x3000, Pt = Tables + 0x4000;
+        void Store(ulong address, ulong value)
+        {
+            a.mov(rax, value);
+            a.mov(rdx, address);
+            a.mov(__qword_ptr[rdx], rax);
+        }
+        Store(Pml4, Pdpt | Present | Writable);
+        Store(Pdpt, LowPd | Present | Writable);
+        Store(Pdpt + 8, HighPd | Present | Writable);  // 1 GiB: MappedLinear
+        for (ulong i = 0; i < 8; i++)
+            Store(LowPd + i * 8, (i << 21) | Present | Writable | PageSize);
+        Store(HighPd, Pt | Present | Writable);
+        Store(Pt, MappedPhysical | Present | Writable);
+        Store(Pt + 8, NextMappedPhysical | Present | Writable);
+        a.mov(rax, Pml4);
+        a.mov(cr3, rax);
+        Store(MappedPhysical, MappedValue);
     }
 
     /// <summary>The guest as a bzImage file Ember boots in long mode.</summary>
