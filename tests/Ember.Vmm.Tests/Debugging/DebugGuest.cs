@@ -11,16 +11,18 @@ namespace Ember.Vmm.Tests.Debugging;
 /// <code>
 /// start:        build its own 4-level tables at <see cref="Tables"/> (0-16 MiB identity, 2 MiB pages; the 4 KiB page
 ///               <see cref="MappedLinear"/> -> <see cref="MappedPhysical"/>, the next one -> <see cref="NextMappedPhysical"/>,
-///               the one after unmapped) and load CR3; write <see cref="MappedValue"/> at physical MappedPhysical
+///               the one after unmapped, and <see cref="AliasLinear"/> -> the code's page) and load CR3; write
+///               <see cref="MappedValue"/> at physical MappedPhysical
 /// paged:        counter = 0x1122334455667788; rdi = 14
 ///               call compute            (rax = 3 * rdi)
 /// after_call:   result = rax; call compute again
 ///               watched = 7             (one byte)
 /// store_done:   rbx = DefaultExitValue
+/// call_alias:   call compute through its alias, <see cref="ComputeAlias"/>
 /// choose_exit:  write bl to the debug-exit port; halt
 /// compute:      lea rax, [rdi + rdi*2]; ret
 /// </code>
-/// compute runs twice, so a breakpoint a debugger left behind would trap the second call.
+/// compute runs twice through its own address, so a breakpoint a debugger left behind would trap the second call.
 /// </summary>
 internal sealed class DebugGuest
 {
@@ -40,6 +42,12 @@ internal sealed class DebugGuest
     /// <summary>The page after those two: not mapped (its PTE is zero).</summary>
     public const ulong UnmappedLinear = MappedLinear + 0x2000;
 
+    /// <summary>A second linear address of the code's first page (<see cref="CodePage"/>): compute is called through it once.</summary>
+    public const ulong AliasLinear = MappedLinear + 0x3000;
+
+    /// <summary>The physical (and identity-mapped) page the code starts in; compute must lie in it too.</summary>
+    public const ulong CodePage = Origin & ~0xFFFUL;
+
     /// <summary>What the guest writes at physical <see cref="MappedPhysical"/>: a debugger reads it at <see cref="MappedLinear"/>.</summary>
     public const ulong MappedValue = 0xFEED_FACE_CAFE_BEEF;
 
@@ -57,6 +65,9 @@ internal sealed class DebugGuest
     public IReadOnlyDictionary<string, ulong> Symbols { get; }
 
     public ulong this[string symbol] => Symbols[symbol];
+
+    /// <summary>compute at its alias: the same physical bytes as compute, at another linear address.</summary>
+    public ulong ComputeAlias => AliasLinear + (Symbols["compute"] - CodePage);
 
     public static DebugGuest Build()
     {
@@ -83,6 +94,10 @@ internal sealed class DebugGuest
         a.mov(__byte_ptr[L("watched")], WatchedValue);
         Here("store_done");
         a.mov(ebx, DefaultExitValue);
+        Here("call_alias");
+        a.lea(rax, __[L("compute")]);
+        a.add(rax, (int)(AliasLinear - CodePage));
+        a.call(rax);
         Here("choose_exit");
         a.mov(eax, ebx);
         a.mov(dx, 0xF4);
@@ -104,6 +119,8 @@ internal sealed class DebugGuest
         using var stream = new MemoryStream();
         var result = a.Assemble(new StreamCodeWriter(stream), Origin, BlockEncoderOptions.ReturnNewInstructionOffsets);
         var symbols = labels.ToDictionary(l => l.Key, l => result.GetLabelRIP(l.Value));
+        if ((symbols["compute"] & ~0xFFFUL) != CodePage)
+            throw new InvalidOperationException("compute left the code's first page: its alias mapping no longer covers it");
         return new DebugGuest(stream.ToArray(), symbols);
     }
 
@@ -126,6 +143,7 @@ internal sealed class DebugGuest
         Store(HighPd, Pt | Present | Writable);
         Store(Pt, MappedPhysical | Present | Writable);
         Store(Pt + 8, NextMappedPhysical | Present | Writable);
+        Store(Pt + 24, CodePage | Present);  // read-only, as kernel text is
         a.mov(rax, Pml4);
         a.mov(cr3, rax);
         Store(MappedPhysical, MappedValue);
