@@ -1,4 +1,4 @@
-using Ember.Kvm;
+using Ember.Sys;
 using Ember.Vmm.Cpu.Paging;
 using Microsoft.Extensions.Logging;
 
@@ -153,7 +153,7 @@ internal sealed class GdbTargetMemory(IReadOnlyList<IVirtualMemory> vcpus, ILogg
                     vcpu, destination.Length, address, read, fault);
             return read;
         }
-        catch (Exception e) when (e is TimeoutException or KvmException or ObjectDisposedException)
+        catch (Exception e) when (e is TimeoutException or SystemCallException or ObjectDisposedException)
         {
             logger.LogWarning("gdb: vCPU {Vcpu} could not read 0x{Address:x}: {Error}", vcpu, address, e.Message);
             return 0;
@@ -171,7 +171,7 @@ internal sealed class GdbTargetMemory(IReadOnlyList<IVirtualMemory> vcpus, ILogg
             logger.LogDebug("gdb: vCPU {Vcpu} write of 0x{Length:x} bytes at 0x{Address:x} refused: {Fault}", vcpu, source.Length, address, fault);
             return false;
         }
-        catch (Exception e) when (e is TimeoutException or KvmException or ObjectDisposedException)
+        catch (Exception e) when (e is TimeoutException or SystemCallException or ObjectDisposedException)
         {
             logger.LogWarning("gdb: vCPU {Vcpu} could not write 0x{Address:x}: {Error}", vcpu, address, e.Message);
             return false;

@@ -164,8 +164,12 @@ public sealed class GdbTargetMemoryTests
         Assert.Equal(0, target.Read(0, Linear, new byte[4]));
         Assert.False(target.Write(0, Linear, "x"u8));
         Assert.Equal(GdbBreakpointResult.Failed, target.InsertSoftwareBreakpoint(0, Linear));
+        vcpu.Failure = new Ember.Kvm.KvmException("KVM_GET_SREGS", 5);  // EIO from the vCPU's paging registers
+        Assert.Equal(0, target.Read(0, Linear, new byte[4]));
+        Assert.Equal(GdbBreakpointResult.Done, target.RemoveSoftwareBreakpoint(Linear));  // never planted: nothing to restore
         vcpu.Failure = new ObjectDisposedException("vcpu");
         Assert.Equal(0, target.Read(0, Linear, new byte[4]));
-        Assert.True(vcpu.Accesses >= 4);
+        Assert.False(target.Write(0, Linear, "x"u8));
+        Assert.Equal(6, vcpu.Accesses);  // each call reached the vCPU and failed there
     }
 }
