@@ -46,9 +46,10 @@ public sealed class VirtioPciDevices : IDisposable
             {
                 var file = OpenDisk(drive);
                 _files.Add(file);
-                // A request queue per vCPU (VIRTIO_BLK_F_MQ), each with its own doorbell, all served on the I/O thread.
+                // A request queue per vCPU (VIRTIO_BLK_F_MQ, up to VirtioBlock.MaxQueues), each with its own doorbell, all
+                // served on the I/O thread.
                 var block = new VirtioBlock(new FileBlockBackend(file, drive.ReadOnly), drive.Id, limiter: new RateLimiter(drive.RateLimiter),
-                    queueCount: config.VcpuCount);
+                    queueCount: Math.Min(config.VcpuCount, VirtioBlock.MaxQueues));
                 // A request the limiter refuses is retried from the I/O thread when the limiter says, never by spinning.
                 var retry = new LoopTimer(_io, block.RetryThrottled);
                 _retryTimers.Add(retry);

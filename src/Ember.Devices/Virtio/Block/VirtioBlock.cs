@@ -36,8 +36,11 @@ public sealed class VirtioBlock : VirtioQueueDevice
     /// <summary>Bytes moved per backend call; the bounce buffer's size.</summary>
     public const int TransferChunk = 64 * 1024;
 
-    /// <summary>The most request queues (VIRTIO_BLK_F_MQ's num_queues) a disk may have: one per vCPU is the use.</summary>
-    public const int MaxQueues = 256;
+    /// <summary>
+    /// The most request queues (VIRTIO_BLK_F_MQ's num_queues) a disk may have. One per vCPU is the use, but every queue
+    /// costs an MSI-X vector, so a GSI in KVM's 4096-entry routing table: 31 disks of 64 queues still fit.
+    /// </summary>
+    public const int MaxQueues = 64;
 
     /// <summary>max_discard_seg and max_write_zeroes_seg: segments per request, so 512 bytes of them at most.</summary>
     public const int MaxRangeSegments = 32;
