@@ -48,10 +48,16 @@ internal sealed class VirtioBlockGuestEmitter
     private const uint VarCapability = L.Variables + 0x34;   // the capability being read
     private const uint VarData = L.Variables + 0x38;         // this request's data: the buffer, or further on when spread
     private const uint VarBarAddress = L.Variables + 0x40;   // six dwords
+    private const uint VarHeaderSectorLow = L.Variables + 0x58;  // the request header's sector field
+    private const uint VarHeaderSectorHigh = L.Variables + 0x5C;
+    private const uint VarQueueNotify = L.Variables + 0x60;  // a dword per queue: its doorbell's address
+
+    private static uint QueueNotify(int queue) => VarQueueNotify + (4 * (uint)queue);
 
     private readonly Assembler _a;
     private readonly VirtioBlockGuestProgram _program;
-    private Label _fail, _pciRead, _pciWrite32, _pciWrite16, _printHex32, _printHex8, _resolveBar, _submit, _checksum, _fill;
+    private Label _fail, _pciRead, _pciWrite32, _pciWrite16, _printHex32, _printHex8, _resolveBar, _checksum, _fill;
+    private readonly Label[] _submit = new Label[L.MaxQueues];
 
     public VirtioBlockGuestEmitter(Assembler assembler, VirtioBlockGuestProgram program)
     {
@@ -69,7 +75,8 @@ internal sealed class VirtioBlockGuestEmitter
         _printHex32 = a.CreateLabel();
         _printHex8 = a.CreateLabel();
         _resolveBar = a.CreateLabel();
-        _submit = a.CreateLabel();
+        for (int q = 0; q < _program.QueueCount; q++)
+            _submit[q] = a.CreateLabel();
         _checksum = a.CreateLabel();
         _fill = a.CreateLabel();
 
@@ -81,6 +88,12 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(edi, L.DescriptorTable);
         a.mov(ecx, (L.Variables + 0x1000 - L.DescriptorTable) / 4);
         a.rep.stosd();
+        for (int q = 1; q < _program.QueueCount; q++)
+        {
+            a.mov(edi, L.DescriptorTableOf(q));
+            a.mov(ecx, (L.UsedRingOf(q) + 0x1000 - L.DescriptorTableOf(q)) / 4);
+            a.rep.stosd();
+        }
         a.mov(__dword_ptr[L.ResultStep], 0xFFFF_FFFF);   // "bring-up" until the first step starts
         a.mov(__dword_ptr[VarNextBar], _program.BarAssignmentBase ?? 0);
 
@@ -100,7 +113,8 @@ internal sealed class VirtioBlockGuestEmitter
         EmitPciAccess();
         EmitPrintHex();
         EmitResolveBar();
-        EmitSubmit();
+        for (int q = 0; q < _program.QueueCount; q++)
+            EmitSubmit(q);
         EmitChecksum();
         EmitFill();
     }
@@ -217,7 +231,7 @@ internal sealed class VirtioBlockGuestEmitter
         a.add(eax, ebx);
     }
 
-    /// <summary>§3.1.1 with VERSION_1 as the only feature, then queue 0 and DRIVER_OK.</summary>
+    /// <summary>§3.1.1 with VERSION_1 and the program's DriverFeatures, then queues 0 to QueueCount - 1 and DRIVER_OK.</summary>
     private void BringUpDevice()
     {
         var a = _a;
@@ -242,8 +256,16 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(eax, __dword_ptr[ebx + DeviceFeature]);
         a.test(eax, 1);
         OnFailure(VirtioBlockGuestOutcome.NoVersion1, ok => a.jnz(ok));
+        if (_program.DriverFeatures != 0)
+        {
+            a.mov(__dword_ptr[ebx + DeviceFeatureSelect], 0);
+            a.mov(eax, __dword_ptr[ebx + DeviceFeature]);
+            a.and(eax, _program.DriverFeatures);
+            a.cmp(eax, _program.DriverFeatures);
+            OnFailure(VirtioBlockGuestOutcome.FeatureMissing, ok => a.je(ok));
+        }
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 0);
-        a.mov(__dword_ptr[ebx + DriverFeature], 0);
+        a.mov(__dword_ptr[ebx + DriverFeature], _program.DriverFeatures);
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 1);
         a.mov(__dword_ptr[ebx + DriverFeature], 1);
         a.mov(__byte_ptr[ebx + DeviceStatus], Acknowledge | Driver | FeaturesOk);
@@ -258,30 +280,11 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(eax, __dword_ptr[esi + 4]);
         a.mov(__dword_ptr[L.ResultCapacity + 4], eax);
 
-        ushort size = _program.QueueSize;
         a.movzx(eax, __word_ptr[ebx + NumQueues]);
-        a.test(eax, eax);
-        OnFailure(VirtioBlockGuestOutcome.QueueTooSmall, ok => a.jnz(ok));
-        a.mov(__word_ptr[ebx + QueueSelect], 0);
-        a.movzx(eax, __word_ptr[ebx + QueueSizeField]);
-        a.cmp(eax, size);
+        a.cmp(eax, _program.QueueCount);
         OnFailure(VirtioBlockGuestOutcome.QueueTooSmall, ok => a.jae(ok));
-        a.mov(__word_ptr[ebx + QueueSizeField], size);
-        a.mov(__word_ptr[ebx + QueueMsixVector], 0xFFFF);   // NO_VECTOR: this driver polls
-        a.mov(__dword_ptr[ebx + QueueDesc], L.DescriptorTable);
-        a.mov(__dword_ptr[ebx + QueueDesc + 4], 0);
-        a.mov(__dword_ptr[ebx + QueueDriver], L.AvailableRing);
-        a.mov(__dword_ptr[ebx + QueueDriver + 4], 0);
-        a.mov(__dword_ptr[ebx + QueueDevice], L.UsedRing);
-        a.mov(__dword_ptr[ebx + QueueDevice + 4], 0);
-        a.mov(__word_ptr[L.AvailableRing], AvailNoInterrupt);
-        // Queue 0's doorbell: notify cap offset + queue_notify_off × notify_off_multiplier (§4.1.4.4).
-        a.movzx(eax, __word_ptr[ebx + QueueNotifyOff]);
-        a.imul(eax, __dword_ptr[VarNotifyMultiplier]);
-        a.add(eax, __dword_ptr[VarNotifyBase]);
-        a.mov(__dword_ptr[VarNotify], eax);
-        a.mov(__dword_ptr[L.ResultNotifyAddress], eax);
-        a.mov(__word_ptr[ebx + QueueEnable], 1);
+        for (int q = 0; q < _program.QueueCount; q++)
+            SetUpQueue(q);
         if (_program.NotifyBeforeDriverOk)
         {
             a.mov(edx, __dword_ptr[VarNotify]);
@@ -311,6 +314,37 @@ internal sealed class VirtioBlockGuestEmitter
         Print("\n");
     }
 
+    /// <summary>Queue <paramref name="queue"/> (ebx = the common configuration): size, no MSI-X vector, its rings, its doorbell, enabled.</summary>
+    private void SetUpQueue(int queue)
+    {
+        var a = _a;
+        ushort size = _program.QueueSize;
+        a.mov(__word_ptr[ebx + QueueSelect], (ushort)queue);
+        a.movzx(eax, __word_ptr[ebx + QueueSizeField]);
+        a.cmp(eax, size);
+        OnFailure(VirtioBlockGuestOutcome.QueueTooSmall, ok => a.jae(ok));
+        a.mov(__word_ptr[ebx + QueueSizeField], size);
+        a.mov(__word_ptr[ebx + QueueMsixVector], 0xFFFF);   // NO_VECTOR: this driver polls
+        a.mov(__dword_ptr[ebx + QueueDesc], L.DescriptorTableOf(queue));
+        a.mov(__dword_ptr[ebx + QueueDesc + 4], 0);
+        a.mov(__dword_ptr[ebx + QueueDriver], L.AvailableRingOf(queue));
+        a.mov(__dword_ptr[ebx + QueueDriver + 4], 0);
+        a.mov(__dword_ptr[ebx + QueueDevice], L.UsedRingOf(queue));
+        a.mov(__dword_ptr[ebx + QueueDevice + 4], 0);
+        a.mov(__word_ptr[L.AvailableRingOf(queue)], AvailNoInterrupt);
+        // The queue's doorbell: notify cap offset + queue_notify_off × notify_off_multiplier (§4.1.4.4).
+        a.movzx(eax, __word_ptr[ebx + QueueNotifyOff]);
+        a.imul(eax, __dword_ptr[VarNotifyMultiplier]);
+        a.add(eax, __dword_ptr[VarNotifyBase]);
+        a.mov(__dword_ptr[QueueNotify(queue)], eax);
+        if (queue == 0)
+        {
+            a.mov(__dword_ptr[VarNotify], eax);
+            a.mov(__dword_ptr[L.ResultNotifyAddress], eax);
+        }
+        a.mov(__word_ptr[ebx + QueueEnable], 1);
+    }
+
     // ---- Steps -------------------------------------------------------------------------------------
 
     private void EmitStep(int index, VirtioBlockStep step)
@@ -330,10 +364,30 @@ internal sealed class VirtioBlockGuestEmitter
             a.mov(ecx, step.Length / 4);
             a.call(_fill);
         }
+        if (step.IsRange)
+        {
+            // The one segment (§5.2.6): le64 sector, le32 num_sectors, le32 flags; the header's sector is unused, so 0.
+            a.mov(edi, __dword_ptr[VarData]);
+            a.mov(eax, __dword_ptr[VarSectorLow]);
+            a.mov(__dword_ptr[edi], eax);
+            a.mov(eax, __dword_ptr[VarSectorHigh]);
+            a.mov(__dword_ptr[edi + 4], eax);
+            a.mov(__dword_ptr[edi + 8], step.RangeSectors);
+            a.mov(__dword_ptr[edi + 12], step.RangeFlags);
+            a.mov(__dword_ptr[VarHeaderSectorLow], 0);
+            a.mov(__dword_ptr[VarHeaderSectorHigh], 0);
+        }
+        else
+        {
+            a.mov(eax, __dword_ptr[VarSectorLow]);
+            a.mov(__dword_ptr[VarHeaderSectorLow], eax);
+            a.mov(eax, __dword_ptr[VarSectorHigh]);
+            a.mov(__dword_ptr[VarHeaderSectorHigh], eax);
+        }
         a.mov(eax, (uint)step.Kind);
         a.mov(ecx, step.Length);
         a.mov(edx, step.DeviceWritesData ? DescWrite : 0u);
-        a.call(_submit);
+        a.call(_submit[step.Queue]);
         a.movzx(eax, __byte_ptr[L.RequestStatus]);
         a.cmp(eax, step.ExpectedStatus);
         OnFailure(VirtioBlockGuestOutcome.WrongStatus, ok => a.je(ok));
@@ -386,11 +440,11 @@ internal sealed class VirtioBlockGuestEmitter
     // ---- Subroutines -------------------------------------------------------------------------------
 
     /// <summary>
-    /// submit: eax = request type, ecx = data length (0 for none), edx = the data descriptor's WRITE flag.
-    /// Builds the chain in descriptors 0–2, publishes it, rings the doorbell and polls until the device
-    /// returns it; checks the used element. Clobbers everything but ebp.
+    /// submit (one per queue): eax = request type, ecx = data length (0 for none), edx = the data descriptor's WRITE
+    /// flag; the header's sector from VarHeaderSector. Builds the chain in the queue's descriptors 0–2, publishes it,
+    /// rings the queue's doorbell and polls until the device returns it; checks the used element. Clobbers everything but ebp.
     /// </summary>
-    private void EmitSubmit()
+    private void EmitSubmit(int queue)
     {
         var a = _a;
         var noData = a.CreateLabel();
@@ -398,13 +452,14 @@ internal sealed class VirtioBlockGuestEmitter
         var poll = a.CreateLabel();
         var completed = a.CreateLabel();
         var lengthChecked = a.CreateLabel();
-        const uint d0 = L.DescriptorTable, d1 = d0 + 16, d2 = d0 + 32;
-        a.Label(ref _submit);
+        uint d0 = L.DescriptorTableOf(queue), d1 = d0 + 16, d2 = d0 + 32;
+        uint availableRing = L.AvailableRingOf(queue), usedRing = L.UsedRingOf(queue);
+        a.Label(ref _submit[queue]);
         a.mov(__dword_ptr[L.RequestHeader], eax);
         a.mov(__dword_ptr[L.RequestHeader + 4], 0);
-        a.mov(eax, __dword_ptr[VarSectorLow]);
+        a.mov(eax, __dword_ptr[VarHeaderSectorLow]);
         a.mov(__dword_ptr[L.RequestHeader + 8], eax);
-        a.mov(eax, __dword_ptr[VarSectorHigh]);
+        a.mov(eax, __dword_ptr[VarHeaderSectorHigh]);
         a.mov(__dword_ptr[L.RequestHeader + 12], eax);
         a.mov(__byte_ptr[L.RequestStatus], 0xFF);
         // Bytes the device must write: the data when it is device-writable, and the status byte.
@@ -439,20 +494,23 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(__word_ptr[d2 + 14], 0);
         // Publish head 0 at ring[idx % size], then idx + 1 (§2.7.13): x86 keeps stores in order, and the
         // fence orders them before the doorbell write.
-        a.movzx(eax, __word_ptr[L.AvailableRing + 2]);
+        a.movzx(eax, __word_ptr[availableRing + 2]);
         a.mov(ebx, eax);
         a.and(ebx, _program.QueueSize - 1);
-        a.mov(__word_ptr[ebx * 2 + (L.AvailableRing + 4)], 0);
+        a.mov(__word_ptr[ebx * 2 + (availableRing + 4)], 0);
         a.inc(eax);
-        a.mov(__word_ptr[L.AvailableRing + 2], ax);
+        a.mov(__word_ptr[availableRing + 2], ax);
         a.mfence();
         a.movzx(esi, ax);                      // the used.idx that means "done"
-        a.mov(edx, __dword_ptr[VarNotify]);
-        a.xor(eax, eax);                       // queue index 0, as a 16-bit write (§4.1.5.2)
-        a.mov(__word_ptr[edx], ax);
+        a.mov(edx, __dword_ptr[QueueNotify(queue)]);
+        a.mov(eax, (uint)queue);               // the queue index, as a 16-bit write (§4.1.5.2) or a dword
+        if (_program.NotifyWidth == 4)
+            a.mov(__dword_ptr[edx], eax);
+        else
+            a.mov(__word_ptr[edx], ax);
         a.xor(edi, edi);
         a.Label(ref poll);
-        a.movzx(eax, __word_ptr[L.UsedRing + 2]);
+        a.movzx(eax, __word_ptr[usedRing + 2]);
         a.cmp(eax, esi);
         a.je(completed);
         a.pause();
@@ -468,13 +526,13 @@ internal sealed class VirtioBlockGuestEmitter
         a.Label(ref completed);
         a.lea(ebx, __[esi - 1]);
         a.and(ebx, _program.QueueSize - 1);
-        a.mov(eax, __dword_ptr[ebx * 8 + (L.UsedRing + 4)]);
+        a.mov(eax, __dword_ptr[ebx * 8 + (usedRing + 4)]);
         a.test(eax, eax);
         OnFailure(VirtioBlockGuestOutcome.WrongUsedId, ok => a.jz(ok));
         // The length is exact only when the request succeeded; a failed one may stop anywhere.
         a.cmp(__byte_ptr[L.RequestStatus], 0);
         a.jne(lengthChecked);
-        a.mov(eax, __dword_ptr[ebx * 8 + (L.UsedRing + 8)]);
+        a.mov(eax, __dword_ptr[ebx * 8 + (usedRing + 8)]);
         a.cmp(eax, __dword_ptr[VarExpectedLength]);
         OnFailure(VirtioBlockGuestOutcome.WrongUsedLength, ok => a.je(ok));
         a.Label(ref lengthChecked);

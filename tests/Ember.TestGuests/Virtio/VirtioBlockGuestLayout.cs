@@ -17,6 +17,19 @@ public static class VirtioBlockGuestLayout
     public const uint AvailableRing = 0x20_1000;
     public const uint UsedRing = 0x20_2000;
 
+    /// <summary>The most queues the guest sets up (a multi-queue disk's first few).</summary>
+    public const int MaxQueues = 4;
+
+    /// <summary>Queue q's three ring pages lie q × this above queue 0's, clear of the header, results and variables.</summary>
+    public const uint QueueStride = 0x1_0000;
+
+    /// <summary>Queue <paramref name="queue"/>'s descriptor table (its available and used rings follow a page apart).</summary>
+    public static uint DescriptorTableOf(int queue) => DescriptorTable + ((uint)queue * QueueStride);
+
+    public static uint AvailableRingOf(int queue) => AvailableRing + ((uint)queue * QueueStride);
+
+    public static uint UsedRingOf(int queue) => UsedRing + ((uint)queue * QueueStride);
+
     /// <summary>struct virtio_blk_req's 16-byte header (type, reserved, sector).</summary>
     public const uint RequestHeader = 0x20_3000;
 

@@ -32,6 +32,8 @@ public enum VirtioBlockGuestOutcome : byte
     QueueTooSmall = 0x1C,
     /// <summary>DRIVER_OK did not stick, or the device set DEVICE_NEEDS_RESET.</summary>
     DeviceFailed = 0x1D,
+    /// <summary>The device does not offer every feature in <see cref="VirtioBlockGuestProgram.DriverFeatures"/>.</summary>
+    FeatureMissing = 0x1E,
     /// <summary>A used element named a descriptor other than the request's head.</summary>
     WrongUsedId = 0x20,
     /// <summary>A used element's length was not the bytes the device should have written (data + status).</summary>
