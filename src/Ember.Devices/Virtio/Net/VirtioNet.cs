@@ -13,7 +13,7 @@ namespace Ember.Devices.Virtio.Net;
 /// </summary>
 /// <remarks>
 /// Threat model: the driver controls the rings, every chain and every header; the host side (the TAP) hands over frames
-/// of its own lengths. Queue-level damage is checked by <see cref="SplitVirtqueue"/> and stops the device
+/// of its own lengths. Queue-level damage is checked by the queue (<see cref="IVirtqueue"/>) and stops the device
 /// (DEVICE_NEEDS_RESET with a configuration-change interrupt). Transmit: a frame is copied once into a 64 KiB staging
 /// buffer and checked there (26 bytes to <see cref="NetHeaderLayout.MaxFrameLength"/>, only negotiated header flags and
 /// GSO types); anything else goes back with used length 0, counted. Receive: the device reads at most
@@ -45,8 +45,8 @@ public sealed class VirtioNet : IVirtioDevice
     private readonly NetReceiver _receiver = new();
     private readonly NetTransmitter _transmitter = new();
     private VirtioActivation? _activation;
-    private SplitVirtqueue? _receiveQueue;
-    private SplitVirtqueue? _transmitQueue;
+    private IVirtqueue? _receiveQueue;
+    private IVirtqueue? _transmitQueue;
     private ulong _features;
     private TapOffload _offload;
     private bool _needsReset;
@@ -228,12 +228,12 @@ public sealed class VirtioNet : IVirtioDevice
         }
     }
 
-    private SplitVirtqueue? CreateQueue(VirtioActivation activation, int index) =>
+    private IVirtqueue? CreateQueue(VirtioActivation activation, int index) =>
         index < activation.Queues.Count && activation.Queues[index] is { } layout
-            ? new SplitVirtqueue(layout, activation.Memory, _features, MaxQueueSize)
+            ? IVirtqueue.Create(layout, activation.Memory, _features, MaxQueueSize)
             : null;
 
-    private SplitVirtqueue? QueueAt(int queue) => queue switch
+    private IVirtqueue? QueueAt(int queue) => queue switch
     {
         ReceiveQueue => _receiveQueue,
         TransmitQueue => _transmitQueue,
