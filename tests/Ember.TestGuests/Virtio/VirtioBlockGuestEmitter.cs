@@ -13,7 +13,7 @@ namespace Ember.TestGuests.Virtio;
 /// (VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.7) and reaped by polling used.idx (§2.7.8). Subroutines use the stack
 /// at <see cref="VirtioBlockGuestLayout.StackTop"/>; the step code is unrolled, one block per step.
 /// </summary>
-internal sealed class VirtioBlockGuestEmitter
+internal sealed partial class VirtioBlockGuestEmitter
 {
     private const ushort ConfigAddressPort = 0xCF8, ConfigDataPort = 0xCFC;
     private const uint ConfigEnable = 0x8000_0000;
@@ -114,7 +114,12 @@ internal sealed class VirtioBlockGuestEmitter
         EmitPrintHex();
         EmitResolveBar();
         for (int q = 0; q < _program.QueueCount; q++)
-            EmitSubmit(q);
+        {
+            if (_program.PackedRing)
+                EmitSubmitPacked(q);
+            else
+                EmitSubmit(q);
+        }
         EmitChecksum();
         EmitFill();
     }
@@ -266,8 +271,16 @@ internal sealed class VirtioBlockGuestEmitter
         }
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 0);
         a.mov(__dword_ptr[ebx + DriverFeature], _program.DriverFeatures);
+        if (_program.PackedRing)
+        {
+            // VIRTIO_F_RING_PACKED (bit 34) is bit 2 of the second feature dword.
+            a.mov(__dword_ptr[ebx + DeviceFeatureSelect], 1);
+            a.mov(eax, __dword_ptr[ebx + DeviceFeature]);
+            a.test(eax, RingPackedHigh);
+            OnFailure(VirtioBlockGuestOutcome.FeatureMissing, ok => a.jnz(ok));
+        }
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 1);
-        a.mov(__dword_ptr[ebx + DriverFeature], 1);
+        a.mov(__dword_ptr[ebx + DriverFeature], _program.PackedRing ? 1 | RingPackedHigh : 1);
         a.mov(__byte_ptr[ebx + DeviceStatus], Acknowledge | Driver | FeaturesOk);
         a.movzx(eax, __byte_ptr[ebx + DeviceStatus]);
         a.test(eax, FeaturesOk);
@@ -314,7 +327,7 @@ internal sealed class VirtioBlockGuestEmitter
         Print("\n");
     }
 
-    /// <summary>Queue <paramref name="queue"/> (ebx = the common configuration): size, no MSI-X vector, its rings, its doorbell, enabled.</summary>
+    /// <summary>Queue <paramref name="queue"/> (ebx = the common configuration): size, no MSI-X vector, its rings (or, packed, the descriptor ring and the event suppression structures), its doorbell, enabled.</summary>
     private void SetUpQueue(int queue)
     {
         var a = _a;
@@ -331,7 +344,10 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(__dword_ptr[ebx + QueueDriver + 4], 0);
         a.mov(__dword_ptr[ebx + QueueDevice], L.UsedRingOf(queue));
         a.mov(__dword_ptr[ebx + QueueDevice + 4], 0);
-        a.mov(__word_ptr[L.AvailableRingOf(queue)], AvailNoInterrupt);
+        if (_program.PackedRing)
+            SetUpPackedQueue(queue);
+        else
+            a.mov(__word_ptr[L.AvailableRingOf(queue)], AvailNoInterrupt);
         // The queue's doorbell: notify cap offset + queue_notify_off × notify_off_multiplier (§4.1.4.4).
         a.movzx(eax, __word_ptr[ebx + QueueNotifyOff]);
         a.imul(eax, __dword_ptr[VarNotifyMultiplier]);

@@ -12,8 +12,15 @@ public sealed record VirtioBlockGuestProgram
     /// <summary>Which virtio-blk function on bus 0 to drive, counting from 0 in slot order.</summary>
     public int DeviceIndex { get; init; }
 
-    /// <summary>Every queue's size: a power of two up to <see cref="VirtioBlockGuestLayout.MaxQueueSize"/>.</summary>
+    /// <summary>Every queue's size: up to <see cref="VirtioBlockGuestLayout.MaxQueueSize"/>, a power of two unless <see cref="PackedRing"/>.</summary>
     public ushort QueueSize { get; init; } = 16;
+
+    /// <summary>
+    /// Negotiate VIRTIO_F_RING_PACKED and drive every queue as a packed ring (virtio 1.2 §2.8): the descriptor ring in the
+    /// descriptor page, driver event suppression (DISABLE: this driver polls) in the available-ring page, device event
+    /// suppression in the used-ring page.
+    /// </summary>
+    public bool PackedRing { get; init; }
 
     /// <summary>How many queues the guest sets up, 0 to QueueCount - 1 (more than one needs VIRTIO_BLK_F_MQ in <see cref="DriverFeatures"/>).</summary>
     public int QueueCount { get; init; } = 1;
@@ -63,8 +70,8 @@ public sealed record VirtioBlockGuestProgram
             return $"at most {VirtioBlockGuestLayout.MaxSteps} steps";
         if (DeviceIndex is < 0 or > 31)
             return "the device index is 0 to 31";
-        if (QueueSize == 0 || QueueSize > VirtioBlockGuestLayout.MaxQueueSize || (QueueSize & (QueueSize - 1)) != 0)
-            return $"the queue size must be a power of two up to {VirtioBlockGuestLayout.MaxQueueSize}";
+        if (QueueSize == 0 || QueueSize > VirtioBlockGuestLayout.MaxQueueSize || (!PackedRing && (QueueSize & (QueueSize - 1)) != 0))
+            return $"the queue size must be a power of two up to {VirtioBlockGuestLayout.MaxQueueSize} (any size for a packed ring)";
         if (ReassignBars && BarAssignmentBase is null)
             return "reassigning BARs needs a BarAssignmentBase";
         if (QueueCount is < 1 or > VirtioBlockGuestLayout.MaxQueues)
