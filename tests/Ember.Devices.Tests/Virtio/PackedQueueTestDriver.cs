@@ -18,12 +18,16 @@ public sealed class PackedQueueTestDriver
     private const ulong DataStart = 0x10_0000;
 
     private readonly Dictionary<ushort, int> _descriptorsById = [];
-    private ulong _nextData = DataStart;
+    private readonly ulong _dataEnd;
+    private ulong _nextData;
     private ushort _nextId;
 
-    public PackedQueueTestDriver(ushort size = 8, ArrayGuestMemory? memory = null, ulong ringArea = RingArea)
+    /// <summary>A ring at <paramref name="ringArea"/> with its buffers in [dataStart, dataEnd), so several queues can share one memory.</summary>
+    public PackedQueueTestDriver(ushort size = 8, ArrayGuestMemory? memory = null, ulong ringArea = RingArea, ulong dataStart = DataStart, ulong dataEnd = RamSize)
     {
         Size = size;
+        _nextData = dataStart;
+        _dataEnd = dataEnd;
         Memory = memory ?? ArrayGuestMemory.Create((GuestAddress.Zero, RamSize));
         ulong driverEvent = ringArea + PackedRing.DescriptorRingSize(size);
         Layout = new VirtqueueLayout(size, ringArea, driverEvent, driverEvent + PackedRing.EventSuppressionSize);
@@ -54,7 +58,7 @@ public sealed class PackedQueueTestDriver
     {
         ulong address = _nextData;
         _nextData = (_nextData + Math.Max(length, 1) + 15) & ~15UL;
-        if (_nextData > RamSize)
+        if (_nextData > _dataEnd)
             throw new InvalidOperationException("test driver ran out of data space");
         var bytes = new byte[length];
         bytes.AsSpan().Fill(fill);

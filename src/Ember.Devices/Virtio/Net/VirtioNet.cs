@@ -7,8 +7,8 @@ namespace Ember.Devices.Virtio.Net;
 /// <summary>
 /// virtio-net (virtio 1.2 §5.1, device ID 1): one receive queue (0) and one transmit queue (1) over an
 /// <see cref="INetBackend"/>, normally a TAP. Offers CSUM, GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6, MRG_RXBUF, STATUS
-/// (the link is always up), MAC when an address was configured (otherwise the driver picks one), and the split-ring
-/// features. The 12-byte header passes through to the backend and back; the offloads the driver accepts for receiving
+/// (the link is always up), MAC when an address was configured (otherwise the driver picks one), and the ring
+/// features (INDIRECT_DESC, EVENT_IDX, RING_PACKED). The 12-byte header passes through to the backend and back; the offloads the driver accepts for receiving
 /// are set on the backend (TUNSETOFFLOAD) at activation.
 /// </summary>
 /// <remarks>
