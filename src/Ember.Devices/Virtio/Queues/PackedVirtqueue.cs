@@ -34,6 +34,9 @@ public sealed class PackedVirtqueue : IVirtqueue
     private readonly bool _indirectAllowed;
     private readonly bool _eventIndex;
     private readonly uint _maxIndirectEntries;
+    private readonly VirtqueueLayout _layout;
+    private readonly ulong _features;
+    private readonly ushort _maxSize;
 
     /// <summary>How many ring descriptors each outstanding buffer id took (0: not outstanding), to skip on use.</summary>
     private readonly ushort[] _descriptorsById;
@@ -55,6 +58,9 @@ public sealed class PackedVirtqueue : IVirtqueue
     {
         ArgumentNullException.ThrowIfNull(memory);
         _memory = memory;
+        _layout = layout;
+        _features = features;
+        _maxSize = maxSize;
         _size = layout.Size;
         _ring = new GuestAddress(layout.DescriptorArea);
         _driverEvent = new GuestAddress(layout.DriverArea);
@@ -87,6 +93,44 @@ public sealed class PackedVirtqueue : IVirtqueue
 
     /// <summary>Ring descriptors taken and not yet given back.</summary>
     public int OutstandingDescriptors => _outstanding;
+
+    public PackedVirtqueueState GetState() =>
+        new(_layout, _features, _maxSize, _nextAvail, _availWrap, _nextUsed, _usedWrap, _descriptorsById.ToArray(),
+            _decisionPosition, _decisionWrap, _usedSinceDecision);
+
+    /// <summary>
+    /// A queue that carries on from <paramref name="state"/> over <paramref name="memory"/>. The layout is checked again
+    /// as for a new queue, and so is the rest (a saved state is no more trusted than the driver that made it): positions
+    /// inside the ring, one count per id, no more outstanding than the ring holds; otherwise the queue is broken.
+    /// </summary>
+    public static PackedVirtqueue FromState(PackedVirtqueueState state, IGuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var queue = new PackedVirtqueue(state.Layout, memory, state.Features, state.MaxSize);
+        if (queue.IsBroken)
+            return queue;
+        ushort size = queue._size;
+        int outstanding = 0;
+        foreach (ushort count in state.DescriptorsById ?? [])
+            outstanding += count;
+        if (state.DescriptorsById is null || state.DescriptorsById.Count != size || outstanding > size
+            || state.NextAvailPosition >= size || state.NextUsedPosition >= size || state.DecisionPosition >= size)
+        {
+            queue.Break(QueueFault.InvalidSavedState);
+            return queue;
+        }
+        for (int id = 0; id < size; id++)
+            queue._descriptorsById[id] = state.DescriptorsById[id];
+        queue._outstanding = outstanding;
+        queue._nextAvail = state.NextAvailPosition;
+        queue._availWrap = state.AvailWrapCounter;
+        queue._nextUsed = state.NextUsedPosition;
+        queue._usedWrap = state.UsedWrapCounter;
+        queue._decisionPosition = state.DecisionPosition;
+        queue._decisionWrap = state.DecisionWrapCounter;
+        queue._usedSinceDecision = state.UsedSinceDecision;
+        return queue;
+    }
 
     private static QueueFault Validate(VirtqueueLayout layout, IGuestMemory memory, int maxSize)
     {

@@ -42,4 +42,7 @@ public enum QueueFault
 
     /// <summary>Packed: a buffer id that names a buffer the device still holds.</summary>
     BufferIdInUse,
+
+    /// <summary>A saved queue state that no queue of its layout could have been in (positions, outstanding counts).</summary>
+    InvalidSavedState,
 }
