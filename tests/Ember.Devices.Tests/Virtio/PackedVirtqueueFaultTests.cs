@@ -131,6 +131,23 @@ public sealed class PackedVirtqueueFaultTests
     }
 
     [Fact]
+    public void AChainRunningIntoDescriptorsTheDeviceStillHoldsBreaksTheQueue()
+    {
+        var driver = new PackedQueueTestDriver(size: 4);
+        driver.Post(driver.Writable(4));
+        driver.Post(driver.Writable(4));
+        var queue = driver.CreateQueue();
+        PopOne(queue);
+        PopOne(queue);
+        // Three descriptors at positions 2, 3 and 0, but position 0 still belongs to the device.
+        var buffer = driver.Writable(4);
+        driver.PostRaw(2, [(buffer.Address, 4, PackedRing.DescriptorNext), (buffer.Address, 4, PackedRing.DescriptorNext), (buffer.Address, 4, PackedRing.DescriptorWrite)]);
+
+        Assert.False(queue.TryPop(out _));
+        Assert.Equal(QueueFault.TooManyOutstanding, queue.Fault);
+    }
+
+    [Fact]
     public void ABrokenQueueIgnoresUseAndStaysBroken()
     {
         _driver.PostWithId(9, _driver.Writable(4));

@@ -173,9 +173,12 @@ public sealed class PackedVirtqueue : IVirtqueue
         Span<byte> raw = stackalloc byte[PackedRing.DescriptorSize];
         while (true)
         {
-            // Hop limit: a chain never holds more descriptors than the ring (§2.8.18).
+            // Hop limit: a chain never holds more descriptors than the ring (§2.8.18), nor more than the slots the
+            // device does not hold (the driver may only reuse descriptors it saw used).
             if (_walk.Count == _size)
                 return Break(QueueFault.ChainLongerThanRing);
+            if (_outstanding + _walk.Count == _size)
+                return Break(QueueFault.TooManyOutstanding);
             if (!_ring.TryAdd((ulong)position * PackedRing.DescriptorSize, out var address) || !_memory.TryRead(address, raw))
                 return Break(QueueFault.RingInaccessible);
             ushort flags = _walk.Count == 0 ? firstFlags : BinaryPrimitives.ReadUInt16LittleEndian(raw[PackedRing.FlagsOffset..]);
@@ -196,9 +199,6 @@ public sealed class PackedVirtqueue : IVirtqueue
         }
 
         int count = _walk.Count;
-        // The driver may only reuse descriptors it saw used; more outstanding than the ring holds is a lie.
-        if (_outstanding + count > _size)
-            return Break(QueueFault.TooManyOutstanding);
         // "Buffer ID is included in the last descriptor in the list" (§2.8.6).
         ushort id = _walk[count - 1].Id;
         if (id >= _size)
