@@ -155,6 +155,8 @@ internal static class ResourceMapper
             throw new ApiRequestException($"{field}: Ember does not rate-limit the entropy device yet; leave it out");
     }
 
+    public static VsockResource ToVsock(Vsock body) => new() { GuestCid = body.GuestCid, UdsPath = body.UdsPath, VsockId = body.VsockId };
+
     public static FullVmConfiguration FromSnapshot(VmResourcesSnapshot snapshot) => new()
     {
         BootSource = snapshot.BootSource is { } boot ? new BootSource { KernelImagePath = boot.KernelImagePath, BootArgs = boot.BootArgs, InitrdPath = boot.InitrdPath } : null,
@@ -162,6 +164,7 @@ internal static class ResourceMapper
         Drives = snapshot.Drives.Select(FromDrive).ToList(),
         NetworkInterfaces = snapshot.NetworkInterfaces.Select(FromNetworkInterface).ToList(),
         Entropy = snapshot.Entropy ? new EntropyDevice() : null,
+        Vsock = snapshot.Vsock is { } vsock ? new Vsock { GuestCid = vsock.GuestCid, UdsPath = vsock.UdsPath, VsockId = vsock.VsockId } : null,
         Logger = snapshot.Logger is { } logger ? new Logger { Level = logger.Level, LogPath = logger.LogPath, ShowLevel = logger.ShowLevel, ShowLogOrigin = logger.ShowLogOrigin, Module = logger.Module } : null,
         Metrics = snapshot.Metrics is { } metrics ? new Metrics { MetricsPath = metrics.MetricsPath } : null,
         Serial = snapshot.Serial is { } serial ? new SerialDevice { SerialOutPath = serial.SerialOutPath } : null,

@@ -186,6 +186,12 @@ public sealed class VmController : IDisposable
         _resources.SetEntropy();
     });
 
+    public Task SetVsock(VsockResource vsock) => Post(() =>
+    {
+        RequireNotStarted("the vsock device");
+        _resources.SetVsock(vsock);
+    });
+
     public Task SetLogger(LoggerResource logger) => Post(() =>
     {
         _resources.SetLogger(logger);
@@ -209,7 +215,7 @@ public sealed class VmController : IDisposable
 
     public Task<VmResourcesSnapshot> GetConfiguration() => Post(() => new VmResourcesSnapshot(
         _resources.BootSource, _resources.MachineSize, _resources.Drives.ToList(), _resources.Entropy,
-        _resources.Logger, _resources.Metrics, _resources.Serial, _resources.NetworkInterfaces.ToList()));
+        _resources.Logger, _resources.Metrics, _resources.Serial, _resources.NetworkInterfaces.ToList(), _resources.Vsock));
 
     /// <summary>InstanceStart: builds the machine from the resources and starts its vCPUs.</summary>
     public Task Start() => Post(() =>

@@ -9,4 +9,5 @@ public sealed record VmResourcesSnapshot(
     LoggerResource? Logger,
     MetricsResource? Metrics,
     SerialResource? Serial,
-    IReadOnlyList<NetworkInterfaceResource> NetworkInterfaces);
+    IReadOnlyList<NetworkInterfaceResource> NetworkInterfaces,
+    VsockResource? Vsock = null);
