@@ -120,11 +120,8 @@ public sealed class FirecrackerApi(VmController controller)
         return Done(controller.UpdateMachineSize(current => ResourceMapper.Apply(current, body)));
     }
 
-    private Task<ApiResponse> PutEntropy(EntropyDevice body)
-    {
-        ResourceMapper.CheckEntropy(body);
-        return Done(controller.SetEntropy());
-    }
+    private Task<ApiResponse> PutEntropy(EntropyDevice body) =>
+        Done(controller.SetEntropy(ResourceMapper.ToRateLimiter("rate_limiter", body.RateLimiter)));
 
     private Task<ApiResponse> PutDrive(string pathId, Drive body)
     {

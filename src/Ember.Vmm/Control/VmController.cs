@@ -180,10 +180,10 @@ public sealed class VmController : IDisposable
         _resources.ReplaceNetworkRateLimiters(ifaceId, receive is null ? null : rx.Settings, transmit is null ? null : tx.Settings);
     });
 
-    public Task SetEntropy() => Post(() =>
+    public Task SetEntropy(RateLimiterSettings? rateLimiter = null) => Post(() =>
     {
         RequireNotStarted("the entropy device");
-        _resources.SetEntropy();
+        _resources.SetEntropy(rateLimiter);
     });
 
     public Task SetVsock(VsockResource vsock) => Post(() =>
@@ -215,7 +215,7 @@ public sealed class VmController : IDisposable
 
     public Task<VmResourcesSnapshot> GetConfiguration() => Post(() => new VmResourcesSnapshot(
         _resources.BootSource, _resources.MachineSize, _resources.Drives.ToList(), _resources.Entropy,
-        _resources.Logger, _resources.Metrics, _resources.Serial, _resources.NetworkInterfaces.ToList(), _resources.Vsock));
+        _resources.Logger, _resources.Metrics, _resources.Serial, _resources.NetworkInterfaces.ToList(), _resources.Vsock, _resources.EntropyRateLimiter));
 
     /// <summary>InstanceStart: builds the machine from the resources and starts its vCPUs.</summary>
     public Task Start() => Post(() =>

@@ -29,6 +29,9 @@ public sealed class VmResources
 
     public bool Entropy { get; private set; }
 
+    /// <summary>The entropy device's rate limiter; null limits nothing.</summary>
+    public RateLimiterSettings? EntropyRateLimiter { get; private set; }
+
     public VsockResource? Vsock { get; private set; }
 
     public LoggerResource? Logger { get; private set; }
@@ -107,7 +110,14 @@ public sealed class VmResources
         }
     }
 
-    public void SetEntropy() => Entropy = true;
+    /// <summary>Creates the entropy device, or replaces its rate limiter (null: none).</summary>
+    public void SetEntropy(RateLimiterSettings? rateLimiter = null)
+    {
+        if (!Entropy && PciDevices >= MachineConfig.MaximumPciDevices)
+            throw new ResourceConfigException($"rate_limiter: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
+        Entropy = true;
+        EntropyRateLimiter = rateLimiter;
+    }
 
     /// <summary>Creates the vsock device, or replaces its configuration (a machine has at most one).</summary>
     public void SetVsock(VsockResource vsock)
@@ -162,6 +172,7 @@ public sealed class VmResources
             BootTimer = bootTimer,
             Drives = ordered.Select(d => new DriveConfig(d.DriveId, d.PathOnHost, d.IsReadOnly, d.RateLimiter)).ToList(),
             EntropyDevice = Entropy,
+            EntropyRateLimiter = EntropyRateLimiter,
             Vsock = Vsock is { } vsock ? new VsockConfig((ulong)vsock.GuestCid, vsock.UdsPath) : null,
             NetworkInterfaces = _networkInterfaces.Select(n => new NetworkInterfaceConfig(n.IfaceId, n.HostDevName, n.Mac, n.RxRateLimiter, n.TxRateLimiter)).ToList(),
         };

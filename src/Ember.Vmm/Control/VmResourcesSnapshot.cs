@@ -10,4 +10,5 @@ public sealed record VmResourcesSnapshot(
     MetricsResource? Metrics,
     SerialResource? Serial,
     IReadOnlyList<NetworkInterfaceResource> NetworkInterfaces,
-    VsockResource? Vsock = null);
+    VsockResource? Vsock = null,
+    Ember.Devices.RateLimiting.RateLimiterSettings? EntropyRateLimiter = null);

@@ -54,7 +54,13 @@ public sealed class VirtioPciDevices : IDisposable
                 Add(block, $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors)");
             }
             if (config.EntropyDevice)
-                Add(new VirtioEntropy(), "virtio-rng");
+            {
+                var entropy = new VirtioEntropy(limiter: new RateLimiter(config.EntropyRateLimiter));
+                var retry = new LoopTimer(_io, entropy.RetryThrottled);
+                _retryTimers.Add(retry);
+                entropy.UseRetryTimer(retry);
+                Add(entropy, "virtio-rng");
+            }
             if (config.Vsock is { } vsock)
                 Add(CreateVsock(vsock), $"virtio-vsock (guest CID {vsock.GuestCid}, {vsock.UdsPath})");
             foreach (var network in config.NetworkInterfaces)
