@@ -247,6 +247,14 @@ public sealed class VmController : IDisposable
         vm.Start();
         Volatile.Write(ref _vm, vm);
         _logger.LogInformation("started {Id}: {Vcpus} vCPU, {Memory} MiB", InstanceId, config.VcpuCount, config.MemorySize >> 20);
+        try
+        {
+            _options.Started?.Invoke(vm);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogWarning("after the start: {Error}", e.Message);
+        }
         vm.Exited.ContinueWith(t => _exited.TrySetResult(t.Result), TaskScheduler.Default);
     });
 
