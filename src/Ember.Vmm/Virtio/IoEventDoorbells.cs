@@ -1,7 +1,7 @@
 using Ember.Devices.Virtio;
 using Ember.Kvm;
 using Ember.Sys;
-using Microsoft.Extensions.Logging;
+using Ember.Vmm.Diagnostics;
 
 namespace Ember.Vmm.Virtio;
 
@@ -10,9 +10,10 @@ namespace Ember.Vmm.Virtio;
 /// KVM, with no exit to user space, and the device I/O loop calls the transport's callback. Any write
 /// length matches (a zero-length MMIO ioeventfd, KVM_CAP_IOEVENTFD_ANY_LENGTH), so a driver that writes the
 /// queue index as a word or a dword rings the same bell. Where KVM refuses, the doorbell is simply not
-/// attached and the write exits to the transport's notify region as before.
+/// attached and the write exits to the transport's notify region as before. The guest chooses the addresses
+/// (it places the BAR) and how often queues are enabled, so the refusal's log line is rate-limited.
 /// </summary>
-internal sealed class IoEventDoorbells(VirtualMachine vm, EventLoop io, ILogger logger) : IQueueDoorbells
+internal sealed class IoEventDoorbells(VirtualMachine vm, EventLoop io, RateLimitedLogger refusals) : IQueueDoorbells
 {
     public IDisposable? Attach(ulong address, Action rung)
     {
@@ -25,7 +26,8 @@ internal sealed class IoEventDoorbells(VirtualMachine vm, EventLoop io, ILogger 
         }
         catch (KvmException e)
         {
-            logger.LogDebug("no ioeventfd at 0x{Address:x}: {Error}", address, e.Message);
+            if (refusals.TryBegin())
+                VmmLog.NoIoEventFd(refusals.Logger, address, e.Message);
             eventFd.Dispose();
             return null;
         }
