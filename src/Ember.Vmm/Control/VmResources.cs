@@ -114,7 +114,7 @@ public sealed class VmResources
     public void SetEntropy(RateLimiterSettings? rateLimiter = null)
     {
         if (!Entropy && PciDevices >= MachineConfig.MaximumPciDevices)
-            throw new ResourceConfigException($"rate_limiter: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
+            throw new ResourceConfigException($"the entropy device does not fit: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
         Entropy = true;
         EntropyRateLimiter = rateLimiter;
     }
@@ -124,7 +124,7 @@ public sealed class VmResources
     {
         vsock.Validate();
         if (Vsock is null && PciDevices >= MachineConfig.MaximumPciDevices)
-            throw new ResourceConfigException($"guest_cid: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
+            throw new ResourceConfigException($"the vsock device does not fit: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
         Vsock = vsock;
     }
 
