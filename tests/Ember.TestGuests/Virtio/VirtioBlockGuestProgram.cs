@@ -17,7 +17,7 @@ public sealed record VirtioBlockGuestProgram
 
     /// <summary>
     /// Where BARs get addresses when the guest assigns them (sized, naturally aligned, one after another). A BAR
-    /// left at 0 is assigned here; null makes such a BAR a failure (<see cref="VirtioBlockGuestOutcome.BarUnassigned"/>).
+    /// left at 0 is assigned here; null makes such a BAR a failure (<see cref="VirtioGuestOutcome.BarUnassigned"/>).
     /// </summary>
     public uint? BarAssignmentBase { get; init; }
 

@@ -47,7 +47,7 @@ public sealed partial record VirtioBlockGuestReport
                 uint stepIndex = (uint)Hex(fail.Groups[2].Value);
                 report = report with
                 {
-                    Failure = new VirtioBlockGuestFailure((VirtioBlockGuestOutcome)Hex(fail.Groups[1].Value),
+                    Failure = new VirtioBlockGuestFailure((VirtioGuestOutcome)Hex(fail.Groups[1].Value),
                         stepIndex == uint.MaxValue ? null : (int)stepIndex, (uint)Hex(fail.Groups[3].Value), (byte)Hex(fail.Groups[4].Value)),
                 };
             }
