@@ -22,10 +22,13 @@ public static class VirtioGuestBoot
     /// <param name="image">The guest's multiboot image.</param>
     /// <param name="irqchip">Split or kernel: virtio devices need a local APIC (their MSI-X), so user space has none.</param>
     /// <param name="withDevices">Adds the devices under test to the base configuration.</param>
-    /// <param name="whileRunning">Runs on the test's thread once the vCPUs have started; if it throws, the machine is stopped and the exception rethrown.</param>
+    /// <param name="whileRunning">
+    /// Runs on the test's thread once the vCPUs have started, with the machine and what the guest has printed so far;
+    /// if it throws, the machine is stopped and the exception rethrown.
+    /// </param>
     /// <param name="inspect">Sees the stopped machine before it is disposed (guest memory, devices).</param>
     public static VirtioGuestBootResult Run(byte[] image, IrqchipMode irqchip, Func<MachineConfig, MachineConfig> withDevices,
-        Action<MicroVm>? whileRunning = null, Action<MicroVm>? inspect = null, ulong memorySize = 64UL << 20, TimeSpan? watchdog = null)
+        Action<MicroVm, Func<string>>? whileRunning = null, Action<MicroVm>? inspect = null, ulong memorySize = 64UL << 20, TimeSpan? watchdog = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(withDevices);
@@ -51,7 +54,7 @@ public static class VirtioGuestBoot
             ExceptionDispatchInfo? hostFailure = null;
             try
             {
-                whileRunning?.Invoke(vm);
+                whileRunning?.Invoke(vm, () => console.Text);
             }
             catch (Exception e)
             {
