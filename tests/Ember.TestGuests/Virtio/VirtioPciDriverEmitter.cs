@@ -48,6 +48,8 @@ internal sealed class VirtioPciDriverEmitter
     private const uint VarCapability = L.Variables + 0x20;   // the capability being read
     private const uint VarBarAddress = L.Variables + 0x24;   // six dwords
     private const uint VarQueueNotify = L.Variables + 0x40;  // each queue's doorbell address, a dword per queue
+    private const uint VarQueueSeen = L.Variables + 0x60;    // per queue: used elements taken so far (low 16 bits: used.idx)
+    private const uint VarQueueTaken = L.Variables + 0x80;   // per queue: the buffer the last taken element named
 
     private readonly VirtioPciDriverOptions _options;
     private readonly Action _emitFailureDetail;
@@ -374,6 +376,86 @@ internal sealed class VirtioPciDriverEmitter
         a.Label(ref completed);
         // Read the element only after the index (§2.7.13.3.1); x86 does not reorder loads with loads.
         a.movzx(eax, __word_ptr[used + 2]);
+    }
+
+    /// <summary>
+    /// Gives queue <paramref name="queue"/> <paramref name="count"/> device-writable buffers of <paramref name="bufferSize"/>
+    /// bytes from <paramref name="buffers"/> on, one descriptor each (descriptor i is buffer i), and rings its doorbell once.
+    /// </summary>
+    public void PostReceiveBuffers(int queue, ushort size, uint buffers, int count, uint bufferSize)
+    {
+        if (count > size)
+            throw new ArgumentOutOfRangeException(nameof(count), count, "more buffers than the queue holds");
+        var a = A;
+        for (int i = 0; i < count; i++)
+        {
+            uint descriptor = L.DescriptorTable(queue) + (uint)i * 16;
+            a.mov(__dword_ptr[descriptor], buffers + (uint)i * bufferSize);
+            a.mov(__dword_ptr[descriptor + 4], 0);
+            a.mov(__dword_ptr[descriptor + 8], bufferSize);
+            a.mov(__word_ptr[descriptor + 12], DescWrite);
+            a.mov(__word_ptr[descriptor + 14], 0);
+            a.mov(edx, (uint)i);
+            Publish(queue, size, dx);
+        }
+        Notify(queue);
+    }
+
+    /// <summary>
+    /// Waits for the next used element of a queue whose buffers <see cref="PostReceiveBuffers"/> posted, checks it names
+    /// one of them and a length within it, and leaves esi = the buffer, edx = the bytes the device wrote. Clobbers
+    /// everything but ebp.
+    /// </summary>
+    public void TakeReceivedBuffer(int queue, ushort size, uint buffers, int count, uint bufferSize)
+    {
+        var a = A;
+        uint used = L.UsedRing(queue), seen = VarQueueSeen + (uint)queue * 4;
+        a.mov(esi, __dword_ptr[seen]);
+        WaitForUsed(queue, si);
+        a.mov(ebx, __dword_ptr[seen]);
+        a.and(ebx, size - 1);
+        a.mov(ecx, __dword_ptr[ebx * 8 + (used + 4)]);   // id
+        a.mov(edx, __dword_ptr[ebx * 8 + (used + 8)]);   // bytes written
+        a.inc(__dword_ptr[seen]);
+        a.cmp(ecx, count);
+        OnFailure(VirtioGuestOutcome.WrongUsedId, ok => a.jb(ok));
+        a.mov(__dword_ptr[VarQueueTaken + (uint)queue * 4], ecx);
+        a.cmp(edx, bufferSize);
+        OnFailure(VirtioGuestOutcome.WrongUsedLength, ok => a.jbe(ok));
+        a.imul(esi, ecx, (int)bufferSize);
+        a.add(esi, buffers);
+    }
+
+    /// <summary>Gives the buffer <see cref="TakeReceivedBuffer"/> took last back to the device and rings the doorbell. Clobbers eax, ecx, edx.</summary>
+    public void RepostTakenBuffer(int queue, ushort size)
+    {
+        A.mov(edx, __dword_ptr[VarQueueTaken + (uint)queue * 4]);
+        Publish(queue, size, dx);
+        Notify(queue);
+    }
+
+    /// <summary>
+    /// Transmits the ecx bytes at <paramref name="buffer"/> as descriptor 0 of queue <paramref name="queue"/> (device-readable,
+    /// alone in its chain) and waits until the device has taken them: one buffer in flight at a time. Clobbers everything but ebp.
+    /// </summary>
+    public void TransmitOne(int queue, ushort size, uint buffer)
+    {
+        var a = A;
+        uint descriptor = L.DescriptorTable(queue), used = L.UsedRing(queue);
+        a.mov(__dword_ptr[descriptor], buffer);
+        a.mov(__dword_ptr[descriptor + 4], 0);
+        a.mov(__dword_ptr[descriptor + 8], ecx);
+        a.mov(__word_ptr[descriptor + 12], 0);
+        a.mov(__word_ptr[descriptor + 14], 0);
+        a.xor(edx, edx);
+        Publish(queue, size, dx);
+        a.lea(esi, __[eax - 1]);
+        Notify(queue);
+        WaitForUsed(queue, si);
+        a.lea(ebx, __[eax - 1]);
+        a.and(ebx, size - 1);
+        a.cmp(__dword_ptr[ebx * 8 + (used + 4)], 0);
+        OnFailure(VirtioGuestOutcome.WrongUsedId, ok => a.je(ok));
     }
 
     /// <summary>Records <see cref="VirtioGuestOutcome.Success"/>, prints "done" and exits with it.</summary>

@@ -1,6 +1,5 @@
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
-using G = Ember.TestGuests.Virtio.VirtioGuestLayout;
 using L = Ember.TestGuests.Virtio.VirtioVsockGuestLayout;
 
 namespace Ember.TestGuests.Virtio;
@@ -31,8 +30,6 @@ internal sealed class VirtioVsockGuestEmitter
     private const uint VarPeerPort = L.Variables + 0x08;
     private const uint VarForwardCount = L.Variables + 0x0C;  // payload bytes consumed on this connection
     private const uint VarEchoed = L.Variables + 0x10;
-    private const uint VarReceiveSeen = L.Variables + 0x14;   // receive used elements taken so far (low 16 bits: used.idx)
-    private const uint VarPacketId = L.Variables + 0x18;      // the receive buffer the current packet is in
 
     private readonly Assembler _a;
     private readonly VirtioPciDriverEmitter _driver;
@@ -74,20 +71,7 @@ internal sealed class VirtioVsockGuestEmitter
         a.call(d.PrintHex32);
         d.Print("\n");
 
-        // Every receive buffer: one device-writable descriptor each, all published, then one doorbell.
-        uint rxDescriptors = G.DescriptorTable(ReceiveQueue);
-        for (int i = 0; i < L.ReceiveBufferCount; i++)
-        {
-            uint descriptor = rxDescriptors + (uint)i * 16;
-            a.mov(__dword_ptr[descriptor], L.ReceiveBuffers + (uint)i * L.ReceiveBufferSize);
-            a.mov(__dword_ptr[descriptor + 4], 0);
-            a.mov(__dword_ptr[descriptor + 8], L.ReceiveBufferSize);
-            a.mov(__word_ptr[descriptor + 12], VirtioPciDriverEmitter.DescWrite);
-            a.mov(__word_ptr[descriptor + 14], 0);
-            a.mov(edx, (uint)i);
-            d.Publish(ReceiveQueue, size, dx);
-        }
-        d.Notify(ReceiveQueue);
+        d.PostReceiveBuffers(ReceiveQueue, size, L.ReceiveBuffers, L.ReceiveBufferCount, L.ReceiveBufferSize);
         d.Print(VirtioVsockGuest.ReadyLine + "\n");
 
         for (int i = 0; i < _program.Steps.Count; i++)
@@ -265,20 +249,8 @@ internal sealed class VirtioVsockGuestEmitter
         var a = _a;
         var d = _driver;
         ushort size = _program.QueueSize;
-        uint used = G.UsedRing(ReceiveQueue);
         a.Label(ref _receive);
-        a.mov(esi, __dword_ptr[VarReceiveSeen]);
-        d.WaitForUsed(ReceiveQueue, si);
-        a.mov(ebx, __dword_ptr[VarReceiveSeen]);
-        a.and(ebx, size - 1);
-        a.mov(ecx, __dword_ptr[ebx * 8 + (used + 4)]);   // id
-        a.mov(edx, __dword_ptr[ebx * 8 + (used + 8)]);   // bytes written
-        a.inc(__dword_ptr[VarReceiveSeen]);
-        a.cmp(ecx, L.ReceiveBufferCount);
-        d.OnFailure(VirtioGuestOutcome.WrongUsedId, ok => a.jb(ok));
-        a.mov(__dword_ptr[VarPacketId], ecx);
-        a.imul(esi, ecx, (int)L.ReceiveBufferSize);
-        a.add(esi, L.ReceiveBuffers);
+        d.TakeReceivedBuffer(ReceiveQueue, size, L.ReceiveBuffers, L.ReceiveBufferCount, L.ReceiveBufferSize);
         a.movzx(eax, __word_ptr[esi + Op]);
         a.mov(__dword_ptr[L.ResultLastOp], eax);
         a.cmp(edx, L.HeaderSize);
@@ -313,9 +285,7 @@ internal sealed class VirtioVsockGuestEmitter
     {
         var a = _a;
         a.Label(ref _repost);
-        a.mov(edx, __dword_ptr[VarPacketId]);
-        _driver.Publish(ReceiveQueue, _program.QueueSize, dx);
-        _driver.Notify(ReceiveQueue);
+        _driver.RepostTakenBuffer(ReceiveQueue, _program.QueueSize);
         a.ret();
     }
 
@@ -329,7 +299,6 @@ internal sealed class VirtioVsockGuestEmitter
         var a = _a;
         var d = _driver;
         const uint p = L.TransmitPacket;
-        uint descriptor = G.DescriptorTable(TransmitQueue), used = G.UsedRing(TransmitQueue);
         a.Label(ref _send);
         a.mov(__word_ptr[p + Op], ax);
         a.mov(__dword_ptr[p + Len], ecx);
@@ -347,22 +316,8 @@ internal sealed class VirtioVsockGuestEmitter
         a.mov(__dword_ptr[p + BufAlloc], L.BufferAllocation);
         a.mov(eax, __dword_ptr[VarForwardCount]);
         a.mov(__dword_ptr[p + FwdCnt], eax);
-        // Descriptor 0 of the transmit queue: header and payload, device-readable, alone in its chain.
-        a.mov(__dword_ptr[descriptor], p);
-        a.mov(__dword_ptr[descriptor + 4], 0);
-        a.lea(eax, __[ecx + L.HeaderSize]);
-        a.mov(__dword_ptr[descriptor + 8], eax);
-        a.mov(__word_ptr[descriptor + 12], 0);
-        a.mov(__word_ptr[descriptor + 14], 0);
-        a.xor(edx, edx);
-        d.Publish(TransmitQueue, _program.QueueSize, dx);
-        a.lea(esi, __[eax - 1]);
-        d.Notify(TransmitQueue);
-        d.WaitForUsed(TransmitQueue, si);
-        a.lea(ebx, __[eax - 1]);
-        a.and(ebx, _program.QueueSize - 1);
-        a.cmp(__dword_ptr[ebx * 8 + (used + 4)], 0);
-        d.OnFailure(VirtioGuestOutcome.WrongUsedId, ok => a.je(ok));
+        a.add(ecx, L.HeaderSize);
+        d.TransmitOne(TransmitQueue, _program.QueueSize, p);
         a.ret();
     }
 }
