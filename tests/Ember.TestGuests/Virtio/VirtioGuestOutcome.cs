@@ -2,7 +2,7 @@ namespace Ember.TestGuests.Virtio;
 
 /// <summary>
 /// The byte a virtio test guest writes to the debug-exit port: <see cref="Success"/>, or the step of the shared
-/// driver's bring-up (0x1x) or of the device's own work (0x2x block, 0x3x entropy, 0x4x vsock) that failed. COM1
+/// driver's bring-up (0x1x) or of the device's own work (0x2x block and entropy, 0x4x vsock, 0x5x net) that failed. COM1
 /// carries the details (a "FAIL" line).
 /// </summary>
 public enum VirtioGuestOutcome : byte
@@ -48,4 +48,6 @@ public enum VirtioGuestOutcome : byte
     VsockUnexpectedPacket = 0x41,
     /// <summary>A vsock packet whose header says more payload than its receive buffer holds, or less than a header arrived.</summary>
     VsockBadLength = 0x42,
+    /// <summary>The ICMP echo reply matched the request's addresses, identifier and sequence, but not its payload.</summary>
+    NetWrongReply = 0x50,
 }

@@ -458,6 +458,16 @@ internal sealed class VirtioPciDriverEmitter
         OnFailure(VirtioGuestOutcome.WrongUsedId, ok => a.je(ok));
     }
 
+    /// <summary>Emits stores that put <paramref name="bytes"/> at <paramref name="address"/> (data the guest's code carries, such as a frame). Clobbers nothing.</summary>
+    public void StoreBytes(uint address, ReadOnlySpan<byte> bytes)
+    {
+        int i = 0;
+        for (; i + 4 <= bytes.Length; i += 4)
+            A.mov(__dword_ptr[address + (uint)i], System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[i..]));
+        for (; i < bytes.Length; i++)
+            A.mov(__byte_ptr[address + (uint)i], bytes[i]);
+    }
+
     /// <summary>Records <see cref="VirtioGuestOutcome.Success"/>, prints "done" and exits with it.</summary>
     public void Succeed()
     {

@@ -27,8 +27,9 @@ public static class VirtioGuestBoot
     /// if it throws, the machine is stopped and the exception rethrown.
     /// </param>
     /// <param name="inspect">Sees the stopped machine before it is disposed (guest memory, devices).</param>
+    /// <param name="beforeStart">Runs once the machine is built and before any vCPU runs (for host setup that needs the machine's backends open).</param>
     public static VirtioGuestBootResult Run(byte[] image, IrqchipMode irqchip, Func<MachineConfig, MachineConfig> withDevices,
-        Action<MicroVm, Func<string>>? whileRunning = null, Action<MicroVm>? inspect = null, ulong memorySize = 64UL << 20, TimeSpan? watchdog = null)
+        Action<MicroVm, Func<string>>? whileRunning = null, Action<MicroVm>? inspect = null, Action<MicroVm>? beforeStart = null, ulong memorySize = 64UL << 20, TimeSpan? watchdog = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(withDevices);
@@ -50,6 +51,7 @@ public static class VirtioGuestBoot
             using var vm = MicroVm.Create(config, console);
             var limit = watchdog ?? DefaultWatchdog;
             using var timer = new Timer(_ => vm.RequestStop($"test watchdog: the guest took longer than {limit}"), null, limit, Timeout.InfiniteTimeSpan);
+            beforeStart?.Invoke(vm);
             vm.Start();
             ExceptionDispatchInfo? hostFailure = null;
             try
