@@ -15,16 +15,23 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: ./test.sh [--quick]" >&2; exit 2 ;;
 esac
+# The library as NuGet packages (from the build just made), checked for their docs and dependencies.
+pack_library() {
+  rm -rf artifacts/packages
+  dotnet pack Ember.sln -c Release --no-build -nologo -v quiet -o artifacts/packages && scripts/check-packages.py artifacts/packages
+}
 nested=${EMBER_NESTED_KVM:-auto}
 if [ "$nested" != always ] && { [ -e /dev/kvm ] || [ "$nested" = never ]; }; then
   scripts/install-deps.sh test
   dotnet build Ember.sln -c Release -nologo -v quiet
   status=0
+  pack_library || status=1
   scripts/run-tests.sh "$results" "${runner_args[@]}" || status=1
 else
   scripts/install-deps.sh test nested
   dotnet build Ember.sln -c Release -nologo -v quiet
   status=0
+  pack_library || status=1
   # Tests that need no KVM run here, beside the nested VM that runs the KVM tests (trait Requires=kvm).
   if [ -e /dev/kvm ]; then why="EMBER_NESTED_KVM=always"; else why="this host has no /dev/kvm"; fi
   echo "test.sh: $why; KVM tests run in a nested KVM VM (scripts/nested-kvm.sh), the rest here"

@@ -95,7 +95,8 @@ if [ "$reuse_disk" = 0 ]; then
   for d in /usr/lib/*; do
     case "$d" in /usr/lib/google-cloud-sdk|/usr/lib/jvm) ;; *) cp -al "$d" "$stage/usr/lib/" ;; esac
   done
-  for d in dotnet busybox perl perl5 misc zoneinfo ca-certificates; do [ -e "/usr/share/$d" ] && cp -al "/usr/share/$d" "$stage/usr/share/"; done
+  # gdb: its data directory (the Python gdb module), without which every gdb the tests start warns.
+  for d in dotnet busybox perl perl5 misc zoneinfo ca-certificates gdb; do [ -e "/usr/share/$d" ] && cp -al "/usr/share/$d" "$stage/usr/share/"; done
   cp -a /etc "$stage/"; cp -al /boot "$stage/"
   [ -d /root/.cache/ember ] && mkdir -p "$stage/root/.cache" && cp -al /root/.cache/ember "$stage/root/.cache/"
   (cd "$repo" && find . -path ./artifacts -prune -o -path ./.git -prune -o -print0 | cpio -0 -pdlm "$stage$repo" 2>/dev/null)

@@ -16,36 +16,21 @@ internal static class EmberProcess
     /// Runs ember through bash with <paramref name="redirections"/> applied to it (e.g. "2>&amp;-", "&lt;&amp;-",
     /// "&gt;/dev/full"), the way a user's shell would start it; stdout and stderr are captured unless redirected.
     /// </summary>
-    public static Result RunRedirected(string redirections, params string[] arguments)
-    {
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add($"exec dotnet \"$0\" \"$@\" {redirections}");
-        info.ArgumentList.Add(Dll);
-        foreach (var argument in arguments)
-            info.ArgumentList.Add(argument);
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(300)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("ember did not finish within the 300 s safety net");
-        }
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
-    }
+    public static Result RunRedirected(string redirections, params string[] arguments) =>
+        RunProgram("bash", ["-c", $"exec dotnet \"$0\" \"$@\" {redirections}", Dll, .. arguments]);
 
     /// <summary>Runs ember with <paramref name="input"/> written to its stdin (then stdin stays open until exit).</summary>
-    public static Result RunWithInput(byte[]? input, params string[] arguments)
+    public static Result RunWithInput(byte[]? input, params string[] arguments) =>
+        RunProgram("dotnet", [Dll, .. arguments], input);
+
+    /// <summary>
+    /// Runs <paramref name="program"/> (ember under dotnet or bash, or a tool such as `ip netns exec` that
+    /// starts it), with stdin closed unless <paramref name="input"/> is given, and waits for it behind a
+    /// 300 s safety net.
+    /// </summary>
+    public static Result RunProgram(string program, IEnumerable<string> arguments, byte[]? input = null)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ember.dll"));
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var argument in arguments)
             info.ArgumentList.Add(argument);
         using var process = Process.Start(info)!;
@@ -63,7 +48,7 @@ internal static class EmberProcess
         if (!process.WaitForExit(TimeSpan.FromSeconds(300)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("ember did not finish within the 300 s safety net");
+            throw new TimeoutException($"{program} did not finish within the 300 s safety net");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }

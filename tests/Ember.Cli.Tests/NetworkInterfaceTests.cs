@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ember.Kvm;
 using Ember.Sys;
 
@@ -41,30 +40,13 @@ public sealed class NetworkInterfaceTests : IDisposable
 
     private static string Ip(params string[] arguments)
     {
-        var result = Run(IpPath, arguments);
+        var result = EmberProcess.RunProgram(IpPath, arguments);
         Assert.True(result.ExitCode == 0, $"ip {string.Join(' ', arguments)} failed: {result.Stderr}");
         return result.Stdout;
     }
 
     private EmberProcess.Result RunEmberInNamespace(params string[] arguments) =>
-        Run(IpPath, ["netns", "exec", _namespace, "dotnet", EmberProcess.Dll, .. arguments]);
-
-    private static EmberProcess.Result Run(string program, string[] arguments)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var argument in arguments)
-            info.ArgumentList.Add(argument);
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(300)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} did not finish within the 300 s safety net");
-        }
-        return new EmberProcess.Result(process.ExitCode, stdout.Result, stderr.Result);
-    }
+        EmberProcess.RunProgram(IpPath, ["netns", "exec", _namespace, "dotnet", EmberProcess.Dll, .. arguments]);
 
     private static string OneErrorLine(EmberProcess.Result result)
     {

@@ -8,10 +8,12 @@ namespace Ember.Devices.Virtio;
 public interface IQueueDoorbells
 {
     /// <summary>
-    /// Calls <paramref name="rung"/> whenever the guest writes (any length) at guest-physical MMIO
-    /// <paramref name="address"/>. Returns the registration to dispose when the address stops being valid
-    /// (BAR moved, memory decoding off, device reset), or null when the host cannot watch it; then
-    /// the write exits to user space and reaches the transport's notify region as usual.
+    /// Calls <paramref name="rung"/> whenever the guest writes at guest-physical MMIO <paramref name="address"/>,
+    /// the notify address of queue <paramref name="queueIndex"/>: any write there, or where the host can only match
+    /// exact writes, a 16-bit write of the queue index (what virtio-pci drivers write, virtio 1.2 §4.1.5.2). Returns
+    /// the registration to dispose when the address stops being valid (BAR moved, memory decoding off, device
+    /// reset), or null when the host cannot watch it. A write the doorbell does not match exits to user space
+    /// and reaches the transport's notify region as usual.
     /// </summary>
-    IDisposable? Attach(ulong address, Action rung);
+    IDisposable? Attach(ulong address, ushort queueIndex, Action rung);
 }

@@ -126,6 +126,21 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Stat(string path, byte* buffer);
 
+    /// <summary>st_blocks: 512-byte units allocated to the file, whatever the file system's block size.</summary>
+    public const int StatBlocksOffset = 64;
+
+    /// <summary>fstat(2), into the same 144-byte buffer as <see cref="Stat"/> (glibc exports it since 2.33).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fstat", SetLastError = true)]
+    public static partial int FStat(int fd, byte* buffer);
+
+    public const int FALLOC_FL_KEEP_SIZE = 0x01;
+    public const int FALLOC_FL_PUNCH_HOLE = 0x02;
+    public const int FALLOC_FL_ZERO_RANGE = 0x10;
+
+    /// <summary>fallocate(2); off_t is 64-bit on x86-64.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fallocate", SetLastError = true)]
+    public static partial int Fallocate(int fd, int mode, long offset, long length);
+
     [LibraryImport(LibraryName, EntryPoint = "pthread_self")]
     public static partial nuint PthreadSelf();
 

@@ -8,9 +8,11 @@ namespace Ember.Vmm.Debugging;
 
 /// <summary>
 /// The machine side of the GDB stub: stops and starts vCPUs through the pause gate's per-vCPU holds, reads and
-/// writes their registers and memory on their own threads (vCPU ioctls must come from there), and keeps the
-/// breakpoints. Software breakpoints are int3 bytes patched into guest memory and restored; hardware breakpoints
-/// and watchpoints use the four debug registers through KVM_SET_GUEST_DEBUG; single-step is KVM's. A vCPU thread
+/// writes their registers on their own threads (vCPU ioctls must come from there), and keeps the breakpoints.
+/// Memory, by virtual address, goes through <see cref="GdbTargetMemory"/> over each vCPU's <see cref="VcpuMemoryView"/>
+/// (the software page walker, on that vCPU's thread too). Software breakpoints are int3 bytes patched into guest
+/// memory through that same path and restored; hardware breakpoints and watchpoints use the four debug registers
+/// through KVM_SET_GUEST_DEBUG; single-step is KVM's. A vCPU thread
 /// that takes a debug exit holds every vCPU and signals <see cref="StopSignal"/>; the stub thread then reports.
 /// <para>
 /// Host differences (docs/host-quirks.md): where KVM's emulator runs guest kernel code (kvm_pvm) an int3 is an
@@ -22,15 +24,13 @@ namespace Ember.Vmm.Debugging;
 internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposable
 {
     private static readonly TimeSpan VcpuTimeout = TimeSpan.FromSeconds(10);
-    private const byte Int3 = 0xCC;
     private const uint DebugExceptionVector = 1;
     private const uint BreakpointVector = 3;
     private const ulong Dr6SingleStep = 1 << 14;
-    private const int PageSize = 0x1000;
 
     private readonly IReadOnlyList<VcpuRunner> _runners;
     private readonly VcpuPauseGate _gate;
-    private readonly IGdbTargetMemory _memory;
+    private readonly GdbTargetMemory _memory;
     private readonly Action _kickAll;
     private readonly Action<MachineExit> _stop;
     private readonly Task<MachineExit> _exited;
@@ -38,23 +38,22 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     private readonly uint _blockInterruptsWhileStepping;
     private readonly ILogger _logger;
     private readonly object _lock = new();
-    private readonly Dictionary<ulong, SoftwareBreakpoint> _softwareBreakpoints = [];
     private readonly DebugRegisterSlots _slots = new();
     private readonly bool[] _stepping;
     private volatile EmulatedWatchpoint[] _emulatedWatchpoints = [];
     private volatile bool _emulatingWatchpoints;
-    private volatile bool _hasSoftwareBreakpoints;
     private volatile bool _running;
     private GdbStopEvent? _stopEvent;
 
+    /// <param name="memory">Each vCPU's memory through its page tables (index = vCPU id): what m, M, X and int3 patching go through.</param>
     /// <param name="dataBreakpointsDelivered">False where KVM's emulator runs guest kernel code and skips data breakpoints (kvm_pvm).</param>
     /// <param name="supportedDebugFlags">KVM_CAP_SET_GUEST_DEBUG2: the KVM_GUESTDBG_* flags this KVM takes (0 if it does not say).</param>
-    public MachineDebugTarget(IReadOnlyList<VcpuRunner> runners, VcpuPauseGate gate, IGdbTargetMemory memory, Action kickAll,
+    public MachineDebugTarget(IReadOnlyList<VcpuRunner> runners, VcpuPauseGate gate, IReadOnlyList<IVirtualMemory> memory, Action kickAll,
         Action<MachineExit> stop, Task<MachineExit> exited, bool dataBreakpointsDelivered, uint supportedDebugFlags, ILogger logger)
     {
         _runners = runners;
         _gate = gate;
-        _memory = memory;
+        _memory = new GdbTargetMemory(memory, logger);
         _kickAll = kickAll;
         _stop = stop;
         _exited = exited;
@@ -124,7 +123,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
             _stopEvent = null;
             for (int i = 0; i < _stepping.Length; i++)
                 _stepping[i] = actions[i] == GdbResumeAction.Step;
-            if (_softwareBreakpoints.Count > 0)
+            if (_memory.HasSoftwareBreakpoints)
                 common.Control |= GuestDebug.Enable | GuestDebug.UseSoftwareBreakpoints;
             if (!_slots.IsEmpty)
             {
@@ -184,75 +183,16 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     private static bool SameBytes<T>(T a, T b) where T : unmanaged =>
         MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in a)).SequenceEqual(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in b)));
 
-    public int ReadMemory(int vcpu, ulong address, Span<byte> destination)
-    {
-        var buffer = new byte[destination.Length];
-        int read = RunOn(vcpu, cpu => ReadAsFarAsMapped(cpu, address, buffer), 0);
-        lock (_lock)
-        {
-            // Show the code as it is, not the debugger's int3 in it.
-            foreach (var (at, breakpoint) in _softwareBreakpoints)
-            {
-                if (at >= address && at - address < (ulong)read)
-                    buffer[at - address] = breakpoint.Original;
-            }
-        }
-        buffer.AsSpan(0, read).CopyTo(destination);
-        return read;
-    }
+    public int ReadMemory(int vcpu, ulong address, Span<byte> destination) => _memory.Read(vcpu, address, destination);
 
-    /// <summary>The whole range, or page by page up to the first page that cannot be read.</summary>
-    private int ReadAsFarAsMapped(VirtualCpu cpu, ulong address, byte[] buffer)
-    {
-        if (_memory.TryRead(cpu, address, buffer))
-            return buffer.Length;
-        int done = 0;
-        while (done < buffer.Length)
-        {
-            ulong at = address + (ulong)done;
-            int chunk = (int)Math.Min((ulong)(buffer.Length - done), PageSize - (at & (PageSize - 1)));
-            if (!_memory.TryRead(cpu, at, buffer.AsSpan(done, chunk)))
-                break;
-            done += chunk;
-        }
-        return done;
-    }
-
-    public bool WriteMemory(int vcpu, ulong address, ReadOnlySpan<byte> source)
-    {
-        var data = source.ToArray();
-        var planted = new List<(ulong Address, byte NewOriginal)>();
-        lock (_lock)
-        {
-            // A write over a planted int3 changes the byte it will restore; the int3 stays.
-            foreach (var (at, _) in _softwareBreakpoints)
-            {
-                if (at >= address && at - address < (ulong)data.Length)
-                {
-                    planted.Add((at, data[at - address]));
-                    data[at - address] = Int3;
-                }
-            }
-        }
-        if (!RunOn(vcpu, cpu => _memory.TryWrite(cpu, address, data), false))
-            return false;
-        lock (_lock)
-        {
-            foreach (var (at, original) in planted)
-            {
-                if (_softwareBreakpoints.TryGetValue(at, out var breakpoint))
-                    _softwareBreakpoints[at] = breakpoint with { Original = original };
-            }
-        }
-        return true;
-    }
+    public bool WriteMemory(int vcpu, ulong address, ReadOnlySpan<byte> source) => _memory.Write(vcpu, address, source);
 
     public GdbBreakpointResult InsertBreakpoint(int vcpu, GdbBreakpointType type, ulong address, ulong length)
     {
         switch (type)
         {
             case GdbBreakpointType.Software:
-                return InsertSoftwareBreakpoint(vcpu, address);
+                return _memory.InsertSoftwareBreakpoint(vcpu, address);
             case GdbBreakpointType.WriteWatchpoint when !_dataBreakpointsDelivered:
                 return InsertEmulatedWatchpoint(vcpu, address, length);
             case GdbBreakpointType.ReadWatchpoint or GdbBreakpointType.AccessWatchpoint when !_dataBreakpointsDelivered:
@@ -269,7 +209,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
         switch (type)
         {
             case GdbBreakpointType.Software:
-                return RemoveSoftwareBreakpoint(address);
+                return _memory.RemoveSoftwareBreakpoint(address);
             case GdbBreakpointType.WriteWatchpoint when !_dataBreakpointsDelivered:
                 lock (_lock)
                 {
@@ -289,40 +229,6 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
         }
     }
 
-    private GdbBreakpointResult InsertSoftwareBreakpoint(int vcpu, ulong address)
-    {
-        lock (_lock)
-        {
-            if (_softwareBreakpoints.ContainsKey(address))
-                return GdbBreakpointResult.Done;
-        }
-        if (ReadBytes(vcpu, address, 1) is not [var original])
-            return GdbBreakpointResult.Failed;
-        if (!RunOn(vcpu, cpu => _memory.TryWrite(cpu, address, [Int3]), false))
-            return GdbBreakpointResult.Failed;
-        lock (_lock)
-        {
-            _softwareBreakpoints[address] = new SoftwareBreakpoint(vcpu, original);
-            _hasSoftwareBreakpoints = true;
-        }
-        return GdbBreakpointResult.Done;
-    }
-
-    private GdbBreakpointResult RemoveSoftwareBreakpoint(ulong address)
-    {
-        SoftwareBreakpoint breakpoint;
-        lock (_lock)
-        {
-            if (!_softwareBreakpoints.Remove(address, out breakpoint))
-                return GdbBreakpointResult.Done;
-            _hasSoftwareBreakpoints = _softwareBreakpoints.Count > 0;
-        }
-        return Restore(address, breakpoint) ? GdbBreakpointResult.Done : GdbBreakpointResult.Failed;
-    }
-
-    private bool Restore(ulong address, SoftwareBreakpoint breakpoint) =>
-        RunOn(breakpoint.Vcpu, cpu => _memory.TryWrite(cpu, address, [breakpoint.Original]), false);
-
     private GdbBreakpointResult InsertEmulatedWatchpoint(int vcpu, ulong address, ulong length)
     {
         if (length is 0 or > EmulatedWatchpoint.MaxLength || address + length - 1 < address)
@@ -336,30 +242,22 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
         return GdbBreakpointResult.Done;
     }
 
-    private byte[]? ReadBytes(int vcpu, ulong address, int length) => RunOn(vcpu, cpu =>
+    private byte[]? ReadBytes(int vcpu, ulong address, int length)
     {
         var bytes = new byte[length];
-        return _memory.TryRead(cpu, address, bytes) ? bytes : null;
-    }, null);
+        return _memory.TryReadExactly(vcpu, address, bytes) ? bytes : null;
+    }
 
     public void Detach()
     {
         StopAll();
-        List<(ulong Address, SoftwareBreakpoint Breakpoint)> planted;
+        _memory.RemoveAllSoftwareBreakpoints();
         lock (_lock)
         {
-            planted = [.. _softwareBreakpoints.Select(p => (p.Key, p.Value))];
-            _softwareBreakpoints.Clear();
-            _hasSoftwareBreakpoints = false;
             _slots.Clear();
             _emulatedWatchpoints = [];
             _emulatingWatchpoints = false;
             Array.Clear(_stepping);
-        }
-        foreach (var (address, breakpoint) in planted)
-        {
-            if (!Restore(address, breakpoint))
-                _logger.LogWarning("gdb: could not restore the byte under the breakpoint at 0x{Address:x}", address);
         }
         for (int i = 0; i < _runners.Count; i++)
             RunOn(i, cpu => { cpu.SetGuestDebug(default); return true; }, false);
@@ -380,14 +278,11 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
 
     bool IVcpuDebugHook.OnEmulationFailure(VirtualCpu vcpu)
     {
-        if (!_hasSoftwareBreakpoints)
+        if (!_memory.HasSoftwareBreakpoints)
             return false;
         var regs = vcpu.GetRegisters();
         var sregs = vcpu.GetSpecialRegisters();
-        bool planted;
-        lock (_lock)
-            planted = _softwareBreakpoints.ContainsKey(regs.Rip) || _softwareBreakpoints.ContainsKey(sregs.Cs.Base + regs.Rip);
-        if (!planted)
+        if (!_memory.IsSoftwareBreakpoint(regs.Rip) && !_memory.IsSoftwareBreakpoint(sregs.Cs.Base + regs.Rip))
             return false;
         // The int3 stays unexecuted with RIP on it: exactly where a #BP exit would have left it.
         if (_running)
@@ -399,10 +294,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     {
         int id = (int)vcpu.Id;
         if (exit.Exception == BreakpointVector)
-        {
-            lock (_lock)
-                return new GdbStopEvent(id, _softwareBreakpoints.ContainsKey(exit.Pc) ? GdbStopKind.SoftwareBreakpoint : GdbStopKind.Trap);
-        }
+            return new GdbStopEvent(id, _memory.IsSoftwareBreakpoint(exit.Pc) ? GdbStopKind.SoftwareBreakpoint : GdbStopKind.Trap);
         if (exit.Exception != DebugExceptionVector)
             return new GdbStopEvent(id, GdbStopKind.Trap);
         (GdbBreakpointType Type, ulong Address)? hit;
@@ -437,7 +329,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
         foreach (var watchpoint in _emulatedWatchpoints)
         {
             var current = now[..watchpoint.Length];
-            if (watchpoint.Snapshot is { } before && _memory.TryRead(vcpu, watchpoint.Address, current) && !current.SequenceEqual(before))
+            if (watchpoint.Snapshot is { } before && _memory.TryReadExactly((int)vcpu.Id, watchpoint.Address, current) && !current.SequenceEqual(before))
             {
                 watchpoint.Snapshot = current.ToArray();
                 return watchpoint.Address;

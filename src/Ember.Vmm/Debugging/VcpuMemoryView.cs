@@ -27,7 +27,7 @@ namespace Ember.Vmm.Debugging;
 /// page tables. Falling back to it where the walker finds no translation would only hide a disagreement (KVM's PSE-36
 /// is 36 bits where the SDM allows 40; KVM on AMD reserves bit 8 of non-leaf entries) that the user should see.</para>
 /// </remarks>
-public sealed class VcpuMemoryView
+public sealed class VcpuMemoryView : IVirtualMemory
 {
     /// <summary>How long a call waits for a running vCPU to come out of KVM_RUN and do the work.</summary>
     public static readonly TimeSpan VcpuStopTimeout = TimeSpan.FromSeconds(10);

@@ -63,6 +63,8 @@ public sealed class MachineMetrics : IDisposable
             json.WriteNumber("read_count", disk.Reads);
             json.WriteNumber("write_count", disk.Writes);
             json.WriteNumber("flush_count", disk.Flushes);
+            json.WriteNumber("discard_count", disk.Discards);
+            json.WriteNumber("write_zeroes_count", disk.ZeroWrites);
             json.WriteNumber("backend_errors", disk.BackendErrors);
             json.WriteNumber("dropped_requests", disk.DroppedChains);
             json.WriteNumber("rate_limiter_throttled", disk.Limiter.ThrottledCount);
@@ -132,6 +134,8 @@ public sealed class MachineMetrics : IDisposable
             yield return new Measurement<long>(disk.Reads, _machineTag, new("drive", id), new("operation", "read"));
             yield return new Measurement<long>(disk.Writes, _machineTag, new("drive", id), new("operation", "write"));
             yield return new Measurement<long>(disk.Flushes, _machineTag, new("drive", id), new("operation", "flush"));
+            yield return new Measurement<long>(disk.Discards, _machineTag, new("drive", id), new("operation", "discard"));
+            yield return new Measurement<long>(disk.ZeroWrites, _machineTag, new("drive", id), new("operation", "write_zeroes"));
         }
     }
 

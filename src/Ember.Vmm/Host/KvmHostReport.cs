@@ -25,7 +25,7 @@ public sealed record KvmHostReport(
     [
         (KvmCapability.UserMemory, true, "guest RAM from host mappings"),
         (KvmCapability.IoEventFd, true, "virtio queue notifications without an exit"),
-        (KvmCapability.IoEventFdAnyLength, false, "zero-length ioeventfds (faster MMIO notifications)"),
+        (KvmCapability.IoEventFdAnyLength, false, "virtio doorbells that match any write width (without: 16-bit queue-index ioeventfds)"),
         (KvmCapability.Irqfd, true, "device interrupts from eventfds"),
         (KvmCapability.IrqfdResample, false, "level-triggered irqfds (in-kernel irqchip)"),
         (KvmCapability.IrqRouting, true, "GSI routing table"),

@@ -68,6 +68,12 @@ public sealed record MachineConfig
     public bool? CoverEmulatorGaps { get; init; }
 
     /// <summary>
+    /// Virtio queue doorbells as zero-length ioeventfds, which match a notify write of any length: null decides by
+    /// the host (KVM_CAP_IOEVENTFD_ANY_LENGTH); false takes the fallback, a 2-byte ioeventfd matching the queue index.
+    /// </summary>
+    public bool? AnyLengthDoorbells { get; init; }
+
+    /// <summary>
     /// A GDB remote stub listening here (tcp:HOST:PORT or unix:PATH): every vCPU is a thread, with registers, memory,
     /// breakpoints, watchpoints and single-step. Null for none. Anyone who reaches it controls the guest.
     /// </summary>

@@ -304,7 +304,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
     {
         uint debugFlags = (uint)Math.Max(0, _vm.CheckExtension(KvmCapability.SetGuestDebug2));
         bool dataBreakpoints = Host.KvmHostReport.DetectFlavour("/sys/module") != Host.KvmFlavour.SoftwarePvm;
-        var target = new Debugging.MachineDebugTarget(_runners, _pauseGate, new Debugging.TranslatingTargetMemory(_memory),
+        var target = new Debugging.MachineDebugTarget(_runners, _pauseGate, _vcpuMemory,
             KickAndWakeAll, Stop, _exited.Task, dataBreakpoints, debugFlags, _logger);
         return Debugging.GdbServer.Listen(endpoint, target, _logger);
     }

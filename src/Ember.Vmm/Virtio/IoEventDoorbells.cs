@@ -7,34 +7,57 @@ namespace Ember.Vmm.Virtio;
 
 /// <summary>
 /// Queue doorbells as KVM ioeventfds: a guest write at a queue's notify address signals an eventfd inside
-/// KVM, with no exit to user space, and the device I/O loop calls the transport's callback. Any write
-/// length matches (a zero-length MMIO ioeventfd, KVM_CAP_IOEVENTFD_ANY_LENGTH), so a driver that writes the
-/// queue index as a word or a dword rings the same bell. Where KVM refuses, the doorbell is simply not
-/// attached and the write exits to the transport's notify region as before.
+/// KVM, with no exit to user space, and the device I/O loop calls the transport's callback. Where KVM has
+/// KVM_CAP_IOEVENTFD_ANY_LENGTH, any write length matches (a zero-length MMIO ioeventfd), so a driver that
+/// writes the queue index as a word or a dword rings the same bell. Without it, each bell is a 2-byte ioeventfd
+/// with datamatch = the queue index, exactly what a virtio-pci driver writes there (virtio 1.2 §4.1.5.2: a 16-bit
+/// queue index, each queue at its own address); another write exits and reaches the transport's notify region,
+/// which serves it as before. Where KVM refuses even that, the doorbell is not attached and every write exits.
 /// </summary>
-internal sealed class IoEventDoorbells(VirtualMachine vm, EventLoop io, ILogger logger) : IQueueDoorbells
+internal sealed class IoEventDoorbells : IQueueDoorbells
 {
-    public IDisposable? Attach(ulong address, Action rung)
+    /// <summary>What a virtio-pci driver writes at a notify address: the 16-bit queue index.</summary>
+    private const uint NotifyWriteLength = 2;
+
+    private readonly VirtualMachine _vm;
+    private readonly EventLoop _io;
+    private readonly ILogger _logger;
+
+    /// <param name="anyLength">Zero-length (any write) ioeventfds; false for the 2-byte datamatch fallback; null decides by KVM_CAP_IOEVENTFD_ANY_LENGTH.</param>
+    public IoEventDoorbells(VirtualMachine vm, EventLoop io, ILogger logger, bool? anyLength = null)
+    {
+        _vm = vm;
+        _io = io;
+        _logger = logger;
+        MatchesAnyLength = anyLength ?? vm.HasCapability(KvmCapability.IoEventFdAnyLength);
+    }
+
+    /// <summary>True for zero-length ioeventfds, false for 2-byte ones matching the queue index.</summary>
+    public bool MatchesAnyLength { get; }
+
+    public IDisposable? Attach(ulong address, ushort queueIndex, Action rung)
     {
         ArgumentNullException.ThrowIfNull(rung);
         var eventFd = new EventFd();
-        var registration = IoEventRegistration.Mmio(address, 0);
+        var registration = MatchesAnyLength
+            ? IoEventRegistration.Mmio(address, 0)
+            : IoEventRegistration.Mmio(address, NotifyWriteLength, datamatch: queueIndex);
         try
         {
-            vm.RegisterIoEvent(eventFd, registration);
+            _vm.RegisterIoEvent(eventFd, registration);
         }
         catch (KvmException e)
         {
-            logger.LogDebug("no ioeventfd at 0x{Address:x}: {Error}", address, e.Message);
+            _logger.LogDebug("no ioeventfd at 0x{Address:x}: {Error}", address, e.Message);
             eventFd.Dispose();
             return null;
         }
-        var subscription = io.Subscribe(eventFd.Handle, EpollEvents.In, _ =>
+        var subscription = _io.Subscribe(eventFd.Handle, EpollEvents.In, _ =>
         {
             if (eventFd.Drain() > 0)
                 rung();
         });
-        return new Doorbell(vm, io, eventFd, registration, subscription);
+        return new Doorbell(_vm, _io, eventFd, registration, subscription);
     }
 
     private sealed class Doorbell(VirtualMachine vm, EventLoop io, EventFd eventFd, IoEventRegistration registration, EventSubscription subscription) : IDisposable

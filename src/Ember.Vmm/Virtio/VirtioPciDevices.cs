@@ -40,18 +40,22 @@ public sealed class VirtioPciDevices : IDisposable
     {
         try
         {
-            var doorbells = new IoEventDoorbells(vm, _io, logger);
+            var doorbells = new IoEventDoorbells(vm, _io, logger, config.AnyLengthDoorbells);
+            DoorbellsMatchAnyLength = doorbells.MatchesAnyLength;
             foreach (var drive in config.Drives)
             {
                 var file = OpenDisk(drive);
                 _files.Add(file);
-                var block = new VirtioBlock(new FileBlockBackend(file, drive.ReadOnly), drive.Id, limiter: new RateLimiter(drive.RateLimiter));
+                // A request queue per vCPU (VIRTIO_BLK_F_MQ, up to VirtioBlock.MaxQueues), each with its own doorbell, all
+                // served on the I/O thread.
+                var block = new VirtioBlock(new FileBlockBackend(file, drive.ReadOnly), drive.Id, limiter: new RateLimiter(drive.RateLimiter),
+                    queueCount: Math.Min(config.VcpuCount, VirtioBlock.MaxQueues));
                 // A request the limiter refuses is retried from the I/O thread when the limiter says, never by spinning.
                 var retry = new LoopTimer(_io, block.RetryThrottled);
                 _retryTimers.Add(retry);
                 block.UseRetryTimer(retry);
                 _disks[drive.Id] = (drive, block);
-                Add(block, $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors)");
+                Add(block, $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors, {block.QueueCount} queues)");
             }
             if (config.EntropyDevice)
                 Add(new VirtioEntropy(), "virtio-rng");
@@ -93,6 +97,9 @@ public sealed class VirtioPciDevices : IDisposable
             throw;
         }
     }
+
+    /// <summary>Whether queue doorbells match any write (zero-length ioeventfds) or only a 16-bit queue index (the fallback).</summary>
+    internal bool DoorbellsMatchAnyLength { get; }
 
     /// <summary>The device I/O thread's loop (quiesced while the machine is paused).</summary>
     internal EventLoop IoLoop => _io;

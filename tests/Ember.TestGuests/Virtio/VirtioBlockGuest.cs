@@ -3,7 +3,8 @@ namespace Ember.TestGuests.Virtio;
 /// <summary>
 /// A guest-side virtio-pci block driver in 32-bit assembly, packaged as a multiboot kernel: it finds a
 /// virtio-blk function (1AF4:1042) on PCI bus 0 through configuration mechanism #1, walks its virtio
-/// capabilities, brings the device up with VERSION_1 only, sets up queue 0 and runs a
+/// capabilities, brings the device up with VERSION_1 (and the program's <see cref="VirtioBlockGuestProgram.DriverFeatures"/>),
+/// sets up queue 0 (or the first <see cref="VirtioBlockGuestProgram.QueueCount"/> queues) and runs a
 /// <see cref="VirtioBlockGuestProgram"/>, polling the used ring (no interrupts). It reports on COM1
 /// (<see cref="VirtioBlockGuestReport"/> reads it back), leaves results in guest memory
 /// (<see cref="VirtioGuestLayout.Results"/>) and ends with a <see cref="VirtioGuestOutcome"/> on the

@@ -6,13 +6,12 @@ namespace Ember.TestGuests.Virtio;
 
 /// <summary>
 /// Writes <see cref="VirtioBlockGuest"/>'s code on the shared driver (<see cref="VirtioPciDriverEmitter"/>: the
-/// function, its capabilities and BARs, feature negotiation, queue 0). Each request is one descriptor chain (header,
-/// data, status; virtio 1.2 §5.2.6) published in the available ring and reaped by polling used.idx. The step code is
-/// unrolled, one block per step.
+/// function, its capabilities and BARs, feature negotiation, the program's queues, doorbells of its width). Each request
+/// is one descriptor chain (header, data, status; virtio 1.2 §5.2.6) published in its queue's available ring and reaped
+/// by polling used.idx. The step code is unrolled, one block per step; each queue has a submit subroutine of its own.
 /// </summary>
 internal sealed class VirtioBlockGuestEmitter
 {
-    private const int Queue = 0;
     private const ushort DescNext = VirtioPciDriverEmitter.DescNext, DescWrite = VirtioPciDriverEmitter.DescWrite;
 
     // The guest's own variables (dwords).
@@ -21,26 +20,32 @@ internal sealed class VirtioBlockGuestEmitter
     private const uint VarSum = L.Variables + 0x08;
     private const uint VarExpectedLength = L.Variables + 0x0C;
     private const uint VarData = L.Variables + 0x10;         // this request's data: the buffer, or further on when spread
+    private const uint VarHeaderSectorLow = L.Variables + 0x14;  // the request header's sector field
+    private const uint VarHeaderSectorHigh = L.Variables + 0x18;
 
     private readonly Assembler _a;
     private readonly VirtioPciDriverEmitter _driver;
     private readonly VirtioBlockGuestProgram _program;
-    private Label _submit, _checksum, _fill;
+    private readonly Label[] _submit;
+    private Label _checksum, _fill;
 
     public VirtioBlockGuestEmitter(Assembler assembler, VirtioBlockGuestProgram program)
     {
         _a = assembler;
         _program = program;
         _driver = new VirtioPciDriverEmitter(assembler,
-            new VirtioPciDriverOptions(VirtioBlockGuest.DeviceType, program.DeviceIndex, program.BarAssignmentBase, program.ReassignBars),
+            new VirtioPciDriverOptions(VirtioBlockGuest.DeviceType, program.DeviceIndex, program.BarAssignmentBase, program.ReassignBars,
+                program.DriverFeatures, program.NotifyWidth),
             EmitFailureDetail);
+        _submit = new Label[program.QueueCount];
     }
 
     public void Emit()
     {
         var a = _a;
         var d = _driver;
-        _submit = a.CreateLabel();
+        for (int q = 0; q < _submit.Length; q++)
+            _submit[q] = a.CreateLabel();
         _checksum = a.CreateLabel();
         _fill = a.CreateLabel();
 
@@ -55,10 +60,10 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(__dword_ptr[L.ResultCapacity], eax);
         a.mov(eax, __dword_ptr[esi + 4]);
         a.mov(__dword_ptr[L.ResultCapacity + 4], eax);
-        d.SetUpQueue(Queue, _program.QueueSize);
+        d.SetUpQueues(_program.QueueCount, _program.QueueSize);
         if (_program.NotifyBeforeDriverOk)
         {
-            a.mov(edx, __dword_ptr[VirtioPciDriverEmitter.NotifyAddressOf(Queue)]);
+            a.mov(edx, __dword_ptr[VirtioPciDriverEmitter.NotifyAddressOf(0)]);
             a.mov(__word_ptr[edx], 0);
         }
         d.DriverOk();
@@ -77,7 +82,8 @@ internal sealed class VirtioBlockGuestEmitter
         d.Succeed();
 
         d.EmitSubroutines();
-        EmitSubmit();
+        for (int q = 0; q < _submit.Length; q++)
+            EmitSubmit(q);
         EmitChecksum();
         EmitFill();
     }
@@ -116,10 +122,30 @@ internal sealed class VirtioBlockGuestEmitter
             a.mov(ecx, step.Length / 4);
             a.call(_fill);
         }
+        if (step.IsRange)
+        {
+            // The one segment (§5.2.6): le64 sector, le32 num_sectors, le32 flags; the header's sector is unused, so 0.
+            a.mov(edi, __dword_ptr[VarData]);
+            a.mov(eax, __dword_ptr[VarSectorLow]);
+            a.mov(__dword_ptr[edi], eax);
+            a.mov(eax, __dword_ptr[VarSectorHigh]);
+            a.mov(__dword_ptr[edi + 4], eax);
+            a.mov(__dword_ptr[edi + 8], step.RangeSectors);
+            a.mov(__dword_ptr[edi + 12], step.RangeFlags);
+            a.mov(__dword_ptr[VarHeaderSectorLow], 0);
+            a.mov(__dword_ptr[VarHeaderSectorHigh], 0);
+        }
+        else
+        {
+            a.mov(eax, __dword_ptr[VarSectorLow]);
+            a.mov(__dword_ptr[VarHeaderSectorLow], eax);
+            a.mov(eax, __dword_ptr[VarSectorHigh]);
+            a.mov(__dword_ptr[VarHeaderSectorHigh], eax);
+        }
         a.mov(eax, (uint)step.Kind);
         a.mov(ecx, step.Length);
         a.mov(edx, step.DeviceWritesData ? DescWrite : 0u);
-        a.call(_submit);
+        a.call(_submit[step.Queue]);
         a.movzx(eax, __byte_ptr[L.RequestStatus]);
         a.cmp(eax, step.ExpectedStatus);
         _driver.OnFailure(VirtioGuestOutcome.WrongStatus, ok => a.je(ok));
@@ -172,23 +198,23 @@ internal sealed class VirtioBlockGuestEmitter
     // ---- Subroutines -------------------------------------------------------------------------------
 
     /// <summary>
-    /// submit: eax = request type, ecx = data length (0 for none), edx = the data descriptor's WRITE flag.
-    /// Builds the chain in descriptors 0–2, publishes it, rings the doorbell and polls until the device
-    /// returns it; checks the used element. Clobbers everything but ebp.
+    /// submit (one per queue): eax = request type, ecx = data length (0 for none), edx = the data descriptor's WRITE
+    /// flag; the header's sector from VarHeaderSector. Builds the chain in the queue's descriptors 0–2, publishes it,
+    /// rings the queue's doorbell and polls until the device returns it; checks the used element. Clobbers everything but ebp.
     /// </summary>
-    private void EmitSubmit()
+    private void EmitSubmit(int queue)
     {
         var a = _a;
         var noData = a.CreateLabel();
         var statusDescriptor = a.CreateLabel();
         var lengthChecked = a.CreateLabel();
-        uint d0 = VirtioGuestLayout.DescriptorTable(Queue), d1 = d0 + 16, d2 = d0 + 32;
-        a.Label(ref _submit);
+        uint d0 = VirtioGuestLayout.DescriptorTable(queue), d1 = d0 + 16, d2 = d0 + 32, used = VirtioGuestLayout.UsedRing(queue);
+        a.Label(ref _submit[queue]);
         a.mov(__dword_ptr[L.RequestHeader], eax);
         a.mov(__dword_ptr[L.RequestHeader + 4], 0);
-        a.mov(eax, __dword_ptr[VarSectorLow]);
+        a.mov(eax, __dword_ptr[VarHeaderSectorLow]);
         a.mov(__dword_ptr[L.RequestHeader + 8], eax);
-        a.mov(eax, __dword_ptr[VarSectorHigh]);
+        a.mov(eax, __dword_ptr[VarHeaderSectorHigh]);
         a.mov(__dword_ptr[L.RequestHeader + 12], eax);
         a.mov(__byte_ptr[L.RequestStatus], 0xFF);
         // Bytes the device must write: the data when it is device-writable, and the status byte.
@@ -223,20 +249,20 @@ internal sealed class VirtioBlockGuestEmitter
         a.mov(__word_ptr[d2 + 14], 0);
         // One request in flight: the used index before it is the available index before it.
         a.xor(edx, edx);
-        _driver.Publish(Queue, _program.QueueSize, dx);
+        _driver.Publish(queue, _program.QueueSize, dx);
         a.lea(esi, __[eax - 1]);
-        _driver.Notify(Queue);
-        _driver.WaitForUsed(Queue, si);
+        _driver.Notify(queue);
+        _driver.WaitForUsed(queue, si);
         a.mov(esi, eax);
         a.lea(ebx, __[esi - 1]);
         a.and(ebx, _program.QueueSize - 1);
-        a.mov(eax, __dword_ptr[ebx * 8 + (VirtioGuestLayout.UsedRing(Queue) + 4)]);
+        a.mov(eax, __dword_ptr[ebx * 8 + (used + 4)]);
         a.test(eax, eax);
         _driver.OnFailure(VirtioGuestOutcome.WrongUsedId, ok => a.jz(ok));
         // The length is exact only when the request succeeded; a failed one may stop anywhere.
         a.cmp(__byte_ptr[L.RequestStatus], 0);
         a.jne(lengthChecked);
-        a.mov(eax, __dword_ptr[ebx * 8 + (VirtioGuestLayout.UsedRing(Queue) + 8)]);
+        a.mov(eax, __dword_ptr[ebx * 8 + (used + 8)]);
         a.cmp(eax, __dword_ptr[VarExpectedLength]);
         _driver.OnFailure(VirtioGuestOutcome.WrongUsedLength, ok => a.je(ok));
         a.Label(ref lengthChecked);

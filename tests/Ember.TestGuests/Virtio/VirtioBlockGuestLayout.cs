@@ -9,6 +9,9 @@ public static class VirtioBlockGuestLayout
     /// <summary>The largest queue size the fixed ring pages hold.</summary>
     public const ushort MaxQueueSize = VirtioGuestLayout.MaxQueueSize;
 
+    /// <summary>The most queues the guest sets up (a multi-queue disk's first few; each has its rings in <see cref="VirtioGuestLayout"/>).</summary>
+    public const int MaxQueues = VirtioGuestLayout.MaxQueues;
+
     /// <summary>struct virtio_blk_req's 16-byte header (type, reserved, sector).</summary>
     public const uint RequestHeader = VirtioGuestLayout.DeviceArea;
 

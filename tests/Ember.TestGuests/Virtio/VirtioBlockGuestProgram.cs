@@ -12,8 +12,23 @@ public sealed record VirtioBlockGuestProgram
     /// <summary>Which virtio-blk function on bus 0 to drive, counting from 0 in slot order.</summary>
     public int DeviceIndex { get; init; }
 
-    /// <summary>Queue 0's size: a power of two up to <see cref="VirtioBlockGuestLayout.MaxQueueSize"/>.</summary>
+    /// <summary>Every queue's size: a power of two up to <see cref="VirtioBlockGuestLayout.MaxQueueSize"/>.</summary>
     public ushort QueueSize { get; init; } = 16;
+
+    /// <summary>How many queues the guest sets up, 0 to QueueCount - 1 (more than one needs VIRTIO_BLK_F_MQ in <see cref="DriverFeatures"/>).</summary>
+    public int QueueCount { get; init; } = 1;
+
+    /// <summary>
+    /// Device feature bits 0–31 the driver accepts besides VERSION_1 (e.g. 1 &lt;&lt; 13 for DISCARD); the guest stops with
+    /// <see cref="VirtioGuestOutcome.FeatureMissing"/> when the device does not offer them all.
+    /// </summary>
+    public uint DriverFeatures { get; init; }
+
+    /// <summary>
+    /// Bytes per doorbell write: 2, the 16-bit queue index a virtio-pci driver writes (§4.1.5.2), or 4, the same index
+    /// as a dword, which a doorbell that matches only 16-bit writes lets exit to the VMM.
+    /// </summary>
+    public int NotifyWidth { get; init; } = 2;
 
     /// <summary>
     /// Where BARs get addresses when the guest assigns them (sized, naturally aligned, one after another). A BAR
@@ -52,10 +67,16 @@ public sealed record VirtioBlockGuestProgram
             return $"the queue size must be a power of two up to {VirtioBlockGuestLayout.MaxQueueSize}";
         if (ReassignBars && BarAssignmentBase is null)
             return "reassigning BARs needs a BarAssignmentBase";
+        if (QueueCount is < 1 or > VirtioBlockGuestLayout.MaxQueues)
+            return $"the guest sets up 1 to {VirtioBlockGuestLayout.MaxQueues} queues";
+        if (NotifyWidth is not (2 or 4))
+            return "a doorbell write is 2 or 4 bytes";
         for (int i = 0; i < Steps.Count; i++)
         {
             if (Steps[i].Problem(VirtioBlockGuestLayout.DataBufferSize) is { } problem)
                 return $"step {i}: {problem}";
+            if (Steps[i].Queue >= QueueCount)
+                return $"step {i}: queue {Steps[i].Queue} is not set up (QueueCount {QueueCount})";
         }
         return null;
     }

@@ -11,4 +11,8 @@ public enum VirtioBlockStepKind
     Flush = 4,
     /// <summary>VIRTIO_BLK_T_GET_ID: the 20-byte serial into the data buffer, printed on COM1.</summary>
     GetId = 8,
+    /// <summary>VIRTIO_BLK_T_DISCARD: one segment (sector, sectors, flags) from the data buffer.</summary>
+    Discard = 11,
+    /// <summary>VIRTIO_BLK_T_WRITE_ZEROES: the same one segment.</summary>
+    WriteZeroes = 13,
 }

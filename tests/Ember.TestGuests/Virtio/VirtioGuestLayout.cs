@@ -16,7 +16,7 @@ public static class VirtioGuestLayout
     /// <summary>The largest queue size the fixed ring pages hold (16 × 256 bytes of descriptors in one page).</summary>
     public const ushort MaxQueueSize = 256;
 
-    /// <summary>The most queues a guest sets up (vsock's three are the most any needs).</summary>
+    /// <summary>The most queues a guest sets up (a multi-queue disk's first four are the most any needs).</summary>
     public const int MaxQueues = 4;
 
     /// <summary>Queue <paramref name="queue"/>'s descriptor table; its available and used rings follow a page and two pages on.</summary>

@@ -33,6 +33,8 @@ public enum VirtioGuestOutcome : byte
     QueueTooSmall = 0x1C,
     /// <summary>DRIVER_OK did not stick, or the device set DEVICE_NEEDS_RESET.</summary>
     DeviceFailed = 0x1D,
+    /// <summary>The device does not offer every feature the driver asks for besides VERSION_1 (a program's DriverFeatures).</summary>
+    FeatureMissing = 0x1E,
     /// <summary>A used element named a descriptor other than the request's head.</summary>
     WrongUsedId = 0x20,
     /// <summary>

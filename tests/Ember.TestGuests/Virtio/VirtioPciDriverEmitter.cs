@@ -8,10 +8,10 @@ namespace Ember.TestGuests.Virtio;
 /// The part of every virtio test guest that is the same for each device: a 32-bit, polling virtio-pci driver. It finds
 /// the function on PCI bus 0 through configuration mechanism #1, walks its virtio capabilities from 0x34 (virtio 1.2
 /// §4.1.4), resolves (and if asked assigns) the BARs they name, brings the device up (§3.1.1: reset, ACKNOWLEDGE,
-/// DRIVER, VERSION_1 as the only feature, FEATURES_OK), sets up split queues whose rings sit in
+/// DRIVER, VERSION_1 and the options' DriverFeatures, FEATURES_OK), sets up split queues whose rings sit in
 /// <see cref="VirtioGuestLayout"/> with interrupts suppressed (VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.7; MSI-X vector
-/// NO_VECTOR), sets DRIVER_OK, rings doorbells (cap.offset + queue_notify_off × notify_off_multiplier, §4.1.4.4, a
-/// 16-bit queue index, §4.1.5.2) and polls used rings (§2.7.8). It reports on COM1 and ends on the debug-exit port
+/// NO_VECTOR), sets DRIVER_OK, rings doorbells (cap.offset + queue_notify_off × notify_off_multiplier, §4.1.4.4, the
+/// queue index as a 16-bit write, §4.1.5.2, or a dword when the options ask) and polls used rings (§2.7.8). It reports on COM1 and ends on the debug-exit port
 /// with a <see cref="VirtioGuestOutcome"/>. The device's own work is emitted between <see cref="DriverOk"/> and
 /// <see cref="Succeed"/> by the guest that owns this emitter; subroutines use the stack at
 /// <see cref="VirtioGuestLayout.StackTop"/>.
@@ -58,6 +58,8 @@ internal sealed class VirtioPciDriverEmitter
     /// <param name="emitFailureDetail">Emits what the guest's "FAIL" line says after the outcome (its own state), from Print and the hex printers.</param>
     public VirtioPciDriverEmitter(Assembler assembler, VirtioPciDriverOptions options, Action emitFailureDetail)
     {
+        if (options.NotifyWidth is not (2 or 4))
+            throw new ArgumentOutOfRangeException(nameof(options), options.NotifyWidth, "a doorbell write is 2 or 4 bytes");
         A = assembler;
         _options = options;
         _emitFailureDetail = emitFailureDetail;
@@ -219,7 +221,10 @@ internal sealed class VirtioPciDriverEmitter
         a.add(eax, ebx);
     }
 
-    /// <summary>§3.1.1 up to FEATURES_OK with VERSION_1 as the only feature. Leaves ebx = the common configuration.</summary>
+    /// <summary>
+    /// §3.1.1 up to FEATURES_OK with VERSION_1 and the options' DriverFeatures, each of which the device must offer.
+    /// Leaves ebx = the common configuration.
+    /// </summary>
     public void NegotiateFeatures()
     {
         var a = A;
@@ -244,14 +249,40 @@ internal sealed class VirtioPciDriverEmitter
         a.mov(eax, __dword_ptr[ebx + DeviceFeature]);
         a.test(eax, 1);
         OnFailure(VirtioGuestOutcome.NoVersion1, ok => a.jnz(ok));
+        uint wanted = _options.DriverFeatures;
+        if (wanted != 0)
+        {
+            a.mov(__dword_ptr[ebx + DeviceFeatureSelect], 0);
+            a.mov(eax, __dword_ptr[ebx + DeviceFeature]);
+            a.and(eax, wanted);
+            a.cmp(eax, wanted);
+            OnFailure(VirtioGuestOutcome.FeatureMissing, ok => a.je(ok));
+        }
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 0);
-        a.mov(__dword_ptr[ebx + DriverFeature], 0);
+        a.mov(__dword_ptr[ebx + DriverFeature], wanted);
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 1);
         a.mov(__dword_ptr[ebx + DriverFeature], 1);
         a.mov(__byte_ptr[ebx + DeviceStatus], Acknowledge | Driver | FeaturesOk);
         a.movzx(eax, __byte_ptr[ebx + DeviceStatus]);
         a.test(eax, FeaturesOk);
         OnFailure(VirtioGuestOutcome.FeaturesRejected, ok => a.jnz(ok));
+    }
+
+    /// <summary>
+    /// Sets up queues 0 to <paramref name="count"/> - 1 of <paramref name="size"/> entries each (see <see cref="SetUpQueue"/>),
+    /// failing with <see cref="VirtioGuestOutcome.QueueTooSmall"/> before the first when the device has fewer. Needs ebx = the
+    /// common configuration.
+    /// </summary>
+    public void SetUpQueues(int count, ushort size)
+    {
+        if (count is < 1 or > L.MaxQueues)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"the layout holds 1 to {L.MaxQueues} queues");
+        var a = A;
+        a.movzx(eax, __word_ptr[ebx + NumQueues]);
+        a.cmp(eax, count);
+        OnFailure(VirtioGuestOutcome.QueueTooSmall, ok => a.jae(ok));
+        for (int queue = 0; queue < count; queue++)
+            SetUpQueue(queue, size);
     }
 
     /// <summary>
@@ -336,14 +367,20 @@ internal sealed class VirtioPciDriverEmitter
         a.mov(__word_ptr[avail + 2], ax);
     }
 
-    /// <summary>Rings queue <paramref name="queue"/>'s doorbell, the stores before it fenced first. Clobbers eax and edx.</summary>
+    /// <summary>
+    /// Rings queue <paramref name="queue"/>'s doorbell with its index, as wide a write as the options' NotifyWidth, the
+    /// stores before it fenced first. Clobbers eax and edx.
+    /// </summary>
     public void Notify(int queue)
     {
         var a = A;
         a.mfence();
         a.mov(edx, __dword_ptr[NotifyAddressOf(queue)]);
-        a.mov(eax, (uint)queue);               // the queue index, as a 16-bit write (§4.1.5.2)
-        a.mov(__word_ptr[edx], ax);
+        a.mov(eax, (uint)queue);
+        if (_options.NotifyWidth == 4)
+            a.mov(__dword_ptr[edx], eax);
+        else
+            a.mov(__word_ptr[edx], ax);
     }
 
     /// <summary>

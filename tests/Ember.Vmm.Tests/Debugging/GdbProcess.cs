@@ -19,8 +19,11 @@ internal static class GdbProcess
     /// <summary>
     /// gdb -batch -nx with <paramref name="symbolFile"/> (or none), connected to <paramref name="target"/> (HOST:PORT or a
     /// socket path), then each command. <paramref name="whileRunning"/> is called with the started gdb (to interrupt it).
+    /// <paramref name="echoCommands"/> has gdb print each command before its output (<c>set trace-commands on</c>: lines
+    /// starting with '+'), for a transcript; checks on such output must not match the echoed commands.
     /// </summary>
-    public static Result Run(string? symbolFile, string target, IEnumerable<string> commands, Action<Process>? whileRunning = null)
+    public static Result Run(string? symbolFile, string target, IEnumerable<string> commands, Action<Process>? whileRunning = null,
+        bool echoCommands = false)
     {
         var info = new ProcessStartInfo(Executable)
         {
@@ -30,6 +33,11 @@ internal static class GdbProcess
         };
         foreach (string argument in (string[])["-batch", "-nx", "-q", "-ex", "set pagination off", "-ex", "set confirm off", "-ex", "set width 0"])
             info.ArgumentList.Add(argument);
+        if (echoCommands)
+        {
+            info.ArgumentList.Add("-ex");
+            info.ArgumentList.Add("set trace-commands on");
+        }
         if (symbolFile is not null)
         {
             info.ArgumentList.Add("-ex");

@@ -72,6 +72,71 @@ public sealed class GdbRemoteTests
         Has(output, $"= {(0x55 << 1) | 1}");
     }
 
+    /// <summary>
+    /// A whole session over the guest's own page tables (<see cref="DebugGuest"/>): gdb reads at a linear address the guest
+    /// mapped to a different physical page and sees what the guest wrote there; an unmapped page is gdb's "Cannot access
+    /// memory"; a write across two pages mapped apart lands in both and one that runs into the unmapped page writes
+    /// nothing; a breakpoint at a second linear address of the code (read-only) stops the guest there; the step,
+    /// watchpoint and register change work as usual; the detach lets the guest end with the register value gdb set. The transcript (commands echoed as '+' lines) goes to the test output: docs/gdb.md shows it.
+    /// </summary>
+    [Fact]
+    public async Task AWholeSessionReadsAndWritesThroughTheGuestsOwnPageTablesAndDetaches()
+    {
+        const ulong Linear = DebugGuest.MappedLinear;
+        using var machine = DebuggedMachine.Start(Guest);
+        var gdb = machine.GdbEchoingCommands(
+            "info registers",
+            $"x/gx {Hex(Linear)}",
+            "break compute",
+            "continue",
+            $"x/gx {Hex(Linear)}",
+            $"x/gx {Hex(DebugGuest.UnmappedLinear)}",
+            $"set var *(unsigned long *){Hex(Linear + 0xFFC)} = 0x1122334455667788",
+            $"x/2wx {Hex(Linear + 0xFFC)}",
+            $"set var *(unsigned long *){Hex(Linear + 0x1FFC)} = 0",
+            "stepi",
+            "print $pc",
+            "delete",
+            "watch *(char *)&watched",
+            "continue",
+            "delete",
+            $"break *{Hex(Guest.ComputeAlias)}",
+            "continue",
+            "x/i $pc",
+            "delete",
+            "hbreak choose_exit",
+            "continue",
+            "print $rax",
+            "set var $rbx = 0x55",
+            "detach");
+        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        string output = gdb.Output;
+        TestContext.Current.TestOutputHelper?.WriteLine(output);
+        Assert.Matches($@"\nrip +{Hex(Guest["start"])} +{Hex(Guest["start"])} <start>", output);
+        // Before the guest's own tables: the loader's identity map sends 1 GiB to a physical address past the 64 MiB of RAM.
+        Has(output, $"Cannot access memory at address {Hex(Linear)}");
+        Has(output, $"Breakpoint 1, {Pc(Guest["compute"])} in compute ()");
+        Has(output, $"{Hex(Linear)}:\t0x{DebugGuest.MappedValue:x}");
+        Has(output, $"Cannot access memory at address {Hex(DebugGuest.UnmappedLinear)}");
+        Has(output, $"{Hex(Linear + 0xFFC)}:\t0x55667788\t0x11223344");
+        Has(output, $"Cannot access memory at address {Hex(Linear + 0x1FFC)}");
+        Has(output, $"= (void (*)()) {Hex(Guest["compute"] + 4)} <compute+4>");
+        Has(output, "New value = 7 '\\a'");
+        // The int3 went where the alias maps (the code's read-only page), and reads at the alias show the code, not the int3.
+        Has(output, $"Breakpoint 3, {Pc(Guest.ComputeAlias)} in ?? ()");
+        Has(output, $"=> {Hex(Guest.ComputeAlias)}:\tlea    (%rdi,%rdi,2),%rax");
+        Has(output, $"Breakpoint 4, {Pc(Guest["choose_exit"])} in choose_exit ()");
+        Has(output, "$2 = 42");
+        Has(output, "[Inferior 1 (Remote target) detached]");
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal(0x55, exit.DebugExitValue);
+        // The write across the two pages went to both physical pages; the one into the unmapped page wrote nothing.
+        var memory = machine.Vm.Memory;
+        Assert.Equal(0x5566_7788u, memory.ReadObject<uint>(new(DebugGuest.MappedPhysical + 0xFFC)));
+        Assert.Equal(0x1122_3344u, memory.ReadObject<uint>(new(DebugGuest.NextMappedPhysical)));
+        Assert.Equal(0u, memory.ReadObject<uint>(new(DebugGuest.NextMappedPhysical + 0xFFC)));
+    }
+
     [Fact]
     public async Task DetachingLeavesNoBreakpointAndTheGuestFinishesWithItsOwnExit()
     {

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.RegularExpressions;
 using Ember.Kvm;
 using Ember.Vmm.Host;
@@ -8,14 +9,25 @@ namespace Ember.Vmm.Tests.Linux;
 
 /// <summary>
 /// Boots Debian's cloud kernel with the default guest's initramfs and checks what it printed about the
-/// machine Ember built: our command line, our e820 map, our ACPI tables, the IOAPIC, the CPU count and
-/// the memory size. On a hardware KVM host the boot goes on to the guest's /init, its ready marker, a
-/// command and ACPI power-off. On kvm_pvm the kernel stops at an unemulated instruction after those
-/// lines, so there the test stops the machine once it has seen them.
+/// machine Ember built: our command line, our e820 map, our ACPI tables (with MCFG for PCI), the IOAPIC,
+/// the CPU count and the memory size. With a LAPIC (kernel and split modes) the machine also has a
+/// read-write disk, a read-only disk and an entropy device on PCI bus 0. On a hardware KVM host the boot
+/// goes on to the guest's /init, where Linux's virtio_pci, virtio_blk and virtio_rng drivers run a guest
+/// command that reads the disk's serial and first sector, copies sector 0 to sector 1 with fsync, fails to
+/// write the read-only disk and reads /dev/hwrng; the guest then powers off and the host checks the disk
+/// images and that every queue notification went through an ioeventfd doorbell. On kvm_pvm the kernel
+/// stops at an unemulated instruction long before that, so there the test stops the machine once it has
+/// seen the early lines. One boot covers all of this, because on a software KVM each boot costs a minute.
 /// </summary>
-internal static class LinuxBootScenario
+internal sealed class LinuxBootScenario : IDisposable
 {
-    public const string TestParameters = "noxsave ember.test=early-boot";
+    /// <summary>
+    /// earlyprintk puts each line on COM1 as it is printed, instead of when the serial console registers
+    /// (half a minute of emulated boot later on kvm_pvm), so the test can stop as soon as it has its lines.
+    /// </summary>
+    public const string TestParameters = "noxsave earlyprintk=serial,ttyS0 ember.test=early-boot";
+
+    private const string DiskMarker = "EMBER-VIRTIO-DISK-OK";
 
     /// <summary>Lines every boot must print, as regular expressions.</summary>
     private static readonly string[] Common =
@@ -27,6 +39,7 @@ internal static class LinuxBootScenario
         @"ACPI: RSDP 0x00000000000E0000",
         @"ACPI: XSDT 0x",
         @"ACPI: FACP 0x",
+        @"ACPI: MCFG 0x",
         @"Memory: \d+K/2617\d\dK available",
     ];
 
@@ -45,15 +58,41 @@ internal static class LinuxBootScenario
         @"APIC: Keep in PIC mode\(8259\)",
     ];
 
+    /// <summary>What Linux's virtio drivers and the guest command print, where Linux reaches user space.</summary>
+    private static readonly string[] FromVirtioDrivers =
+    [
+        @"pci 0000:00:01\.0: \[1af4:1042\]",
+        @"pci 0000:00:02\.0: \[1af4:1042\]",
+        @"pci 0000:00:03\.0: \[1af4:1044\]",
+        @"\[vda\] 2048 512-byte logical blocks",
+        @"\[vdb\] 128 512-byte logical blocks",
+        "^SERIAL=disk0$",
+        "^SECTOR0=" + DiskMarker + "$",
+        "^COPIED$",
+        "^RO-REFUSED$",
+        "^RNG=[0-9a-f]{64}$",
+    ];
+
+    private const string VirtioGuestScript =
+        "echo SERIAL=$(cat /sys/block/vda/serial); " +
+        "echo SECTOR0=$(head -c 20 /dev/vda); " +
+        "dd if=/dev/vda of=/dev/vda bs=512 count=1 seek=1 conv=fsync 2>/dev/null && echo COPIED; " +
+        "dd if=/dev/zero of=/dev/vdb bs=512 count=1 conv=fsync 2>/dev/null || echo RO-REFUSED; " +
+        "echo RNG=$(head -c 32 /dev/hwrng | od -An -tx1 | tr -d ' \\n')";
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("ember-linux-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
     /// <summary>
-    /// The watchdog is a safety net, not a verdict: several times the slowest boot measured (about 2 min on
-    /// kvm_pvm for the PVH path, more with the kernel's own decompressor running in the emulator; seconds
-    /// on hardware, under a minute in the nested test VM), so only a guest that is stuck trips it.
+    /// The watchdog is a safety net, not a verdict: several times the slowest boot measured (about a minute
+    /// on kvm_pvm for the PVH path, three with the kernel's own decompressor running in the emulator;
+    /// seconds on hardware, under a minute in the nested test VM), so only a guest that is stuck trips it.
     /// </summary>
     private static TimeSpan Watchdog(bool software, bool decompress) =>
         software ? TimeSpan.FromMinutes(decompress ? 15 : 30) : TimeSpan.FromMinutes(10);
 
-    public static void Boot(bool decompress, IrqchipMode irqchip)
+    public void Boot(bool decompress, IrqchipMode irqchip)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         string? kernel = LinuxKernelLocator.FindCloudKernel();
@@ -65,29 +104,47 @@ internal static class LinuxBootScenario
         string[] early = [.. Common, .. apic ? WithApic : WithoutApic];
         string[] required = software
             ? early
-            : [.. early, Regex.Escape(GuestInitScript.ReadyMarker), Regex.Escape(GuestInitScript.ExitMarkerPrefix) + "0"];
+            : [.. early, .. apic ? FromVirtioDrivers : [], Regex.Escape(GuestInitScript.ReadyMarker), Regex.Escape(GuestInitScript.ExitMarkerPrefix) + "0"];
+
+        // The disks and the entropy device need MSI-X, so a LAPIC: user-space mode has none.
+        string disk = Path.Combine(_directory, "disk0.img");
+        string readOnlyDisk = Path.Combine(_directory, "disk1.img");
+        var sector0 = new byte[512];
+        Encoding.ASCII.GetBytes(DiskMarker).CopyTo(sector0, 0);
+        var image0 = new byte[1 << 20];
+        sector0.CopyTo(image0, 0);
+        File.WriteAllBytes(disk, image0);
+        var image1 = Enumerable.Repeat((byte)0x5A, 64 * 1024).ToArray();
+        File.WriteAllBytes(readOnlyDisk, image1);
+        string[] guestCommand = apic ? ["sh", "-c", VirtioGuestScript] : ["true"];
+
         MicroVm? machine = null;
+        int[] doorbellsWhileRunning = [];
         var watch = new LinuxBootWatch(required, () =>
         {
+            doorbellsWhileRunning = [.. machine!.Virtio.Functions.Select(f => f.AttachedDoorbells)];
             if (software)
-                machine?.RequestStop("all early-boot lines seen");
+                machine.RequestStop("all early-boot lines seen");
         });
         var config = new MachineConfig
         {
             KernelPath = kernel!,
             InitrdPath = image.InitrdPath,
             // x86-64 Linux assumes a local APIC unless told otherwise: in user-space mode there is none.
-            CommandLine = $"{image.CommandLine} {(apic ? "" : "nolapic noapic ")}{TestParameters} {GuestCommand.ToKernelArgument(["true"])}",
+            CommandLine = $"{image.CommandLine} {(apic ? "" : "nolapic noapic ")}{TestParameters} {GuestCommand.ToKernelArgument(guestCommand)}",
             VcpuCount = apic ? 2 : 1,
             Irqchip = irqchip,
             MemorySize = 256UL << 20,
             CpuidMask = ["cx16", "xsave"],
             Console = ConsoleKind.None,
             DecompressBzImage = decompress,
+            Drives = apic ? [new DriveConfig("disk0", disk), new DriveConfig("disk1", readOnlyDisk, ReadOnly: true)] : [],
+            EntropyDevice = apic,
         };
         var watchdog = Watchdog(software, decompress);
         MachineExit exit;
         bool watchdogFired = false;
+        long notifyExits;
         using (machine = MicroVm.Create(config, watch))
         {
             using var timer = new Timer(_ =>
@@ -96,9 +153,12 @@ internal static class LinuxBootScenario
                 machine.RequestStop("test watchdog");
             }, null, watchdog, Timeout.InfiniteTimeSpan);
             exit = machine.Run();
+            notifyExits = machine.Virtio.Functions.Sum(f => f.NotifyRegionWrites);
         }
         string path = decompress ? "PVH (Ember decompressed the bzImage)" : "bzImage (the kernel's own decompressor)";
-        TestContext.Current.TestOutputHelper?.WriteLine($"path={path} irqchip={irqchip} host={(software ? "kvm_pvm" : "hardware")} exit={exit.Reason}: {exit.Message}\n{watch.Progress()}");
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"path={path} irqchip={irqchip} host={(software ? "kvm_pvm" : "hardware")} exit={exit.Reason}: {exit.Message}; " +
+            $"doorbells {string.Join(",", doorbellsWhileRunning)}; notify exits {notifyExits}\n{watch.Progress()}");
         var pending = watch.Pending;
         Assert.True(pending.Count == 0,
             (watchdogFired ? $"the {watchdog.TotalMinutes:F0}-minute safety-net watchdog stopped a guest that made no further progress; " : "") +
@@ -106,5 +166,16 @@ internal static class LinuxBootScenario
         // On kvm_pvm the test stopped the machine once it had seen everything; on hardware the guest powers itself off.
         Assert.True((software ? MachineStopReason.HostRequest : MachineStopReason.PowerOff) == exit.Reason,
             $"expected {(software ? "the test's stop" : "ACPI power-off")}, got {exit.Reason}: {exit.Message}\n{watch.Progress()}");
+        if (software || !apic)
+            return;
+
+        var after0 = File.ReadAllBytes(disk);
+        Assert.Equal(sector0, after0[..512]);
+        Assert.Equal(sector0, after0[512..1024]);                     // the guest's copy, through virtio-blk
+        Assert.True(after0.AsSpan(1024).IndexOfAnyExcept((byte)0) < 0, "the guest wrote beyond sector 1");
+        Assert.Equal(image1, File.ReadAllBytes(readOnlyDisk));          // the read-only disk is untouched
+        // Each device's queue had a doorbell (an ioeventfd) while the guest used it, and no notification exited.
+        Assert.Equal([1, 1, 1], doorbellsWhileRunning);
+        Assert.Equal(0, notifyExits);
     }
 }

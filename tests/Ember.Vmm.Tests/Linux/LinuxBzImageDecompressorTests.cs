@@ -9,9 +9,13 @@ namespace Ember.Vmm.Tests.Linux;
 /// </summary>
 [Trait("Requires", "kvm")]
 [Trait("Speed", "slow")]
-public sealed class LinuxBzImageDecompressorTests
+public sealed class LinuxBzImageDecompressorTests : IDisposable
 {
+    private readonly LinuxBootScenario _scenario = new();
+
+    public void Dispose() => _scenario.Dispose();
+
     [Fact]
     public void TheKernelsOwnDecompressorBootsTheMachineEmberBuilt() =>
-        LinuxBootScenario.Boot(decompress: false, IrqchipMode.Split);
+        _scenario.Boot(decompress: false, IrqchipMode.Split);
 }

@@ -20,6 +20,26 @@ public sealed class VirtioBlockGuestProgramTests
     }
 
     [Fact]
+    public void QueuesDoorbellWidthsAndRangeStepsAreCheckedBeforeAssembly()
+    {
+        var read = VirtioBlockStep.Read(0, 512);
+        Assert.Contains("queue 1 is not set up", new VirtioBlockGuestProgram { Steps = [VirtioBlockStep.Read(0, 512, queue: 1)] }.Problem());
+        Assert.Contains("1 to 4 queues", new VirtioBlockGuestProgram { QueueCount = 5, Steps = [read] }.Problem());
+        Assert.Contains("2 or 4 bytes", new VirtioBlockGuestProgram { NotifyWidth = 1, Steps = [read] }.Problem());
+        Assert.Contains("16-byte segment", new VirtioBlockGuestProgram { Steps = [new VirtioBlockStep(VirtioBlockStepKind.Discard, 0, 32)] }.Problem());
+        var fine = new VirtioBlockGuestProgram
+        {
+            QueueCount = 4,
+            NotifyWidth = 4,
+            DriverFeatures = 1u << 12,
+            Steps = [VirtioBlockStep.Discard(0, 8, queue: 3), VirtioBlockStep.WriteZeroes(8, 8, unmap: true, queue: 2)],
+        };
+        Assert.Null(fine.Problem());
+        Assert.NotEmpty(VirtioBlockGuest.Build(fine));
+        Assert.Equal(8UL, fine.Steps[0].Stride);
+    }
+
+    [Fact]
     public void TheLargestSpreadReadFitsTheBufferAndAssembles()
     {
         var program = new VirtioBlockGuestProgram { Steps = [VirtioBlockStep.Read(0, 65536, 256, spreadBuffer: true)] };

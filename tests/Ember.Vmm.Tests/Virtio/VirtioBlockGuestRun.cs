@@ -26,8 +26,10 @@ public static class VirtioBlockGuestRun
     /// <param name="drives">The machine's disks; the guest drives the <see cref="VirtioBlockGuestProgram.DeviceIndex"/>-th.</param>
     /// <param name="irqchip">Split or kernel (virtio devices need a local APIC).</param>
     /// <param name="inspect">Sees the stopped machine before it is disposed (guest memory, devices).</param>
+    /// <param name="configure">Changes the machine's configuration (vCPUs, doorbell kind) before it is built.</param>
     public static VirtioBlockGuestResult Run(VirtioBlockGuestProgram program, IReadOnlyList<DriveConfig> drives,
-        IrqchipMode irqchip = IrqchipMode.Split, ulong memorySize = 64UL << 20, TimeSpan? watchdog = null, Action<MicroVm>? inspect = null)
+        IrqchipMode irqchip = IrqchipMode.Split, ulong memorySize = 64UL << 20, TimeSpan? watchdog = null, Action<MicroVm>? inspect = null,
+        Func<MachineConfig, MachineConfig>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(drives);
@@ -46,6 +48,8 @@ public static class VirtioBlockGuestRun
                 Console = ConsoleKind.None,
                 Drives = drives,
             };
+            if (configure is not null)
+                config = configure(config);
             long start = Stopwatch.GetTimestamp();
             TimeSpan? marked = null;
             using var vm = MicroVm.Create(config, console, startTimestamp: start);

@@ -2,7 +2,7 @@ namespace Ember.Devices.Virtio.Block;
 
 /// <summary>
 /// Offsets in struct virtio_blk_config (virtio 1.2 §5.2.4) of the fields this device fills; the rest read
-/// as zero because their feature bits are not offered.
+/// as zero because their feature bits are not offered. Also the sizes and flags of the request formats (§5.2.6).
 /// </summary>
 public static class BlockConfigurationLayout
 {
@@ -18,6 +18,27 @@ public static class BlockConfigurationLayout
     /// <summary>le32 blk_size (VIRTIO_BLK_F_BLK_SIZE), after the 4-byte geometry.</summary>
     public const int BlockSize = 20;
 
+    /// <summary>le16 num_queues (VIRTIO_BLK_F_MQ), after the topology (8 bytes), writeback and a padding byte.</summary>
+    public const int NumQueues = 34;
+
+    /// <summary>le32 max_discard_sectors (VIRTIO_BLK_F_DISCARD): the most sectors one discard segment may cover.</summary>
+    public const int MaxDiscardSectors = 36;
+
+    /// <summary>le32 max_discard_seg: the most segments one discard request may carry.</summary>
+    public const int MaxDiscardSegments = 40;
+
+    /// <summary>le32 discard_sector_alignment: a hint for how the driver splits discards, in sectors.</summary>
+    public const int DiscardSectorAlignment = 44;
+
+    /// <summary>le32 max_write_zeroes_sectors (VIRTIO_BLK_F_WRITE_ZEROES): the most sectors one segment may cover.</summary>
+    public const int MaxWriteZeroesSectors = 48;
+
+    /// <summary>le32 max_write_zeroes_seg: the most segments one write-zeroes request may carry.</summary>
+    public const int MaxWriteZeroesSegments = 52;
+
+    /// <summary>u8 write_zeroes_may_unmap: 1 when a write-zeroes request with the unmap flag can free storage.</summary>
+    public const int WriteZeroesMayUnmap = 56;
+
     /// <summary>Up to and including write_zeroes_may_unmap and its padding: everything a 1.1 driver knows.</summary>
     public const int Length = 60;
 
@@ -29,4 +50,10 @@ public static class BlockConfigurationLayout
 
     /// <summary>VIRTIO_BLK_ID_BYTES: the device ID string GET_ID returns.</summary>
     public const int IdLength = 20;
+
+    /// <summary>struct virtio_blk_discard_write_zeroes: le64 sector, le32 num_sectors, le32 flags.</summary>
+    public const int RangeSegmentSize = 16;
+
+    /// <summary>The segment's flags bit 0, unmap: a write-zeroes range may be deallocated (never set for a discard).</summary>
+    public const uint RangeFlagUnmap = 1;
 }

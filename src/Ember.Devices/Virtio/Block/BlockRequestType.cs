@@ -7,4 +7,8 @@ public enum BlockRequestType : uint
     Out = 1,
     Flush = 4,
     GetId = 8,
+    /// <summary>VIRTIO_BLK_T_DISCARD: the data is struct virtio_blk_discard_write_zeroes segments.</summary>
+    Discard = 11,
+    /// <summary>VIRTIO_BLK_T_WRITE_ZEROES: the same segments; the ranges read as zeroes afterwards.</summary>
+    WriteZeroes = 13,
 }

@@ -1,3 +1,4 @@
+using Ember.Sys;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ember.Devices.Virtio.Block;
@@ -5,11 +6,17 @@ namespace Ember.Devices.Virtio.Block;
 /// <summary>
 /// A disk image in a host file, through positional I/O (RandomAccess: pread/pwrite, fsync for flush). The
 /// caller opens the file and owns the handle; the length is taken once here, so the disk does not grow or
-/// shrink under the guest if the file does.
+/// shrink under the guest if the file does. Discard punches a hole (fallocate PUNCH_HOLE | KEEP_SIZE), so the
+/// image file shrinks on the host; write-zeroes zeroes the range in place (ZERO_RANGE), or punches a hole when the
+/// guest allows unmapping, and writes zero bytes where the file system can do neither.
 /// </summary>
 public sealed class FileBlockBackend : IBlockBackend
 {
+    /// <summary>What a write-zeroes writes per call when the file system cannot zero a range itself.</summary>
+    private static readonly byte[] ZeroChunk = new byte[64 * 1024];
+
     private readonly SafeFileHandle _handle;
+    private long _zeroBytesWritten;
 
     /// <param name="readOnly">True when the guest must not write (the handle may still be writable).</param>
     public FileBlockBackend(SafeFileHandle handle, bool readOnly)
@@ -27,6 +34,9 @@ public sealed class FileBlockBackend : IBlockBackend
 
     public bool IsReadOnly { get; }
 
+    /// <summary>Bytes write-zeroes had to write as zeroes because the file system refused to zero or punch the range.</summary>
+    public long ZeroBytesWritten => Interlocked.Read(ref _zeroBytesWritten);
+
     public void Read(ulong offset, Span<byte> destination)
     {
         long position = checked((long)offset);
@@ -42,10 +52,59 @@ public sealed class FileBlockBackend : IBlockBackend
 
     public void Write(ulong offset, ReadOnlySpan<byte> source)
     {
-        if (IsReadOnly)
-            throw new IOException("the disk is read-only");
+        ThrowIfReadOnly();
         RandomAccess.Write(_handle, source, checked((long)offset));
     }
 
     public void Flush() => RandomAccess.FlushToDisk(_handle);
+
+    /// <summary>A hole where the file system can punch one; elsewhere nothing (discard is only a hint, virtio 1.2 §5.2.6.2).</summary>
+    public void Discard(ulong offset, ulong length)
+    {
+        ThrowIfReadOnly();
+        if (length == 0)
+            return;
+        WithFileSpace(() => FileSpace.TryPunchHole(_handle, checked((long)offset), checked((long)length)));
+    }
+
+    public void WriteZeroes(ulong offset, ulong length, bool mayDeallocate)
+    {
+        ThrowIfReadOnly();
+        if (length == 0)
+            return;
+        long position = checked((long)offset);
+        long count = checked((long)length);
+        if (mayDeallocate && WithFileSpace(() => FileSpace.TryPunchHole(_handle, position, count)))
+            return;
+        if (WithFileSpace(() => FileSpace.TryZeroRange(_handle, position, count)))
+            return;
+        // Neither (tmpfs cannot ZERO_RANGE, some file systems cannot fallocate at all): the zeroes are written.
+        while (count > 0)
+        {
+            int chunk = (int)Math.Min(count, ZeroChunk.Length);
+            RandomAccess.Write(_handle, ZeroChunk.AsSpan(0, chunk), position);
+            position += chunk;
+            count -= chunk;
+            Interlocked.Add(ref _zeroBytesWritten, chunk);
+        }
+    }
+
+    private void ThrowIfReadOnly()
+    {
+        if (IsReadOnly)
+            throw new IOException("the disk is read-only");
+    }
+
+    /// <summary>Runs a fallocate, its errors as the IOException the device answers with IOERR.</summary>
+    private static bool WithFileSpace(Func<bool> operation)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (SystemCallException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
 }

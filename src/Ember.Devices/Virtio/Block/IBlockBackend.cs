@@ -21,4 +21,16 @@ public interface IBlockBackend
 
     /// <summary>Makes every completed write durable.</summary>
     void Flush();
+
+    /// <summary>
+    /// Lets the storage under [offset, offset + length) go (the guest's DISCARD). Only a hint: a store that
+    /// cannot free space may do nothing, and what the range reads afterwards is unspecified.
+    /// </summary>
+    void Discard(ulong offset, ulong length);
+
+    /// <summary>
+    /// Makes [offset, offset + length) read as zeroes (the guest's WRITE_ZEROES); with
+    /// <paramref name="mayDeallocate"/> the store may free the range's storage while doing so.
+    /// </summary>
+    void WriteZeroes(ulong offset, ulong length, bool mayDeallocate);
 }

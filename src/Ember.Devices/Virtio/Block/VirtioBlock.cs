@@ -7,10 +7,11 @@ using Ember.Memory;
 namespace Ember.Devices.Virtio.Block;
 
 /// <summary>
-/// virtio-blk (virtio 1.2 §5.2, device ID 2) with one request queue over an <see cref="IBlockBackend"/>:
-/// IN, OUT, FLUSH and GET_ID; other request types are answered VIRTIO_BLK_S_UNSUPP. Offers SEG_MAX, BLK_SIZE
-/// (512), FLUSH, and RO for a read-only backend. Without FLUSH negotiated the cache is write-through: every
-/// write is flushed before it completes.
+/// virtio-blk (virtio 1.2 §5.2, device ID 2) with one or more request queues over an <see cref="IBlockBackend"/>:
+/// IN, OUT, FLUSH, GET_ID, and on a writable disk DISCARD and WRITE_ZEROES; other request types (and those two
+/// when not negotiated) are answered VIRTIO_BLK_S_UNSUPP. Offers SEG_MAX, BLK_SIZE (512), FLUSH, MQ with more
+/// than one queue, RO for a read-only backend and DISCARD and WRITE_ZEROES for a writable one. Without FLUSH
+/// negotiated the cache is write-through: every write is flushed before it completes.
 /// </summary>
 /// <remarks>
 /// Threat model: the request header and every length come from the guest. All checks sit in
@@ -20,6 +21,11 @@ namespace Ember.Devices.Virtio.Block;
 /// read-only disk is IOERR. Data moves through one reused 64 KiB bounce buffer, so a request of any size
 /// costs the host a bounded amount of memory. Backend I/O errors become IOERR; nothing here throws on guest
 /// input. Used length = bytes the device wrote into the chain (data read and the status byte).
+/// DISCARD and WRITE_ZEROES carry 16-byte segments: at most <see cref="MaxRangeSegments"/> of them (copied into a
+/// fixed buffer), each at most its request's max_*_sectors long and inside the disk, with no flag but unmap (and
+/// unmap only on WRITE_ZEROES) or the request is UNSUPP (§5.2.6.2). Every segment is checked before any is
+/// carried out, so a bad request changes nothing. All queues share the device lock, the bounce buffer and the
+/// limiter; each queue has its own doorbell.
 /// Every request passes the disk's <see cref="Limiter"/> (Firecracker's rate_limiter: one op, and its data
 /// bytes as segment lengths say), which limits nothing until it is given buckets.
 /// </remarks>
@@ -30,10 +36,33 @@ public sealed class VirtioBlock : VirtioQueueDevice
     /// <summary>Bytes moved per backend call; the bounce buffer's size.</summary>
     public const int TransferChunk = 64 * 1024;
 
+    /// <summary>
+    /// The most request queues (VIRTIO_BLK_F_MQ's num_queues) a disk may have. One per vCPU is the use, but every queue
+    /// costs an MSI-X vector, so a GSI in KVM's 4096-entry routing table: 31 disks of 64 queues still fit.
+    /// </summary>
+    public const int MaxQueues = 64;
+
+    /// <summary>max_discard_seg and max_write_zeroes_seg: segments per request, so 512 bytes of them at most.</summary>
+    public const int MaxRangeSegments = 32;
+
+    /// <summary>max_discard_sectors: 2 GiB per segment; punching a hole costs the host no data movement.</summary>
+    public const uint MaxDiscardSectors = 1u << 22;
+
+    /// <summary>
+    /// max_write_zeroes_sectors: 32 MiB per segment, because a file system that cannot zero a range makes the device
+    /// write the zeroes, and one request must not hold the disk for long.
+    /// </summary>
+    public const uint MaxWriteZeroesSectors = 1u << 16;
+
+    /// <summary>discard_sector_alignment: 4 KiB, the block size of the file systems images live on (a hint only).</summary>
+    public const uint DiscardSectorAlignment = 8;
+
     private IBlockBackend _backend;
     private readonly byte[] _configuration = new byte[BlockConfigurationLayout.Length];
     private readonly byte[] _id = new byte[BlockConfigurationLayout.IdLength];
     private readonly byte[] _bounce = new byte[TransferChunk];
+    private readonly byte[] _segments = new byte[MaxRangeSegments * BlockConfigurationLayout.RangeSegmentSize];
+    private ulong _negotiated;
     private ulong _capacitySectors;
     private bool _writeThrough = true;
     private long _backendErrors;
@@ -42,13 +71,17 @@ public sealed class VirtioBlock : VirtioQueueDevice
     private long _reads;
     private long _writes;
     private long _flushes;
+    private long _discards;
+    private long _zeroWrites;
     private readonly RateLimiter _limiter;
 
     /// <param name="serial">The disk's ID for GET_ID: printable ASCII, at most 20 characters (Linux shows it as /sys/block/vda/serial).</param>
     /// <exception cref="ArgumentException">The serial is too long or not printable ASCII.</exception>
-    /// <param name="limiter">Meters the request queue; none (the default) is a limiter with no buckets, which PATCH can fill later.</param>
-    public VirtioBlock(IBlockBackend backend, string serial = "", ushort maxQueueSize = DefaultQueueSize, RateLimiter? limiter = null)
-        : base(VirtioDeviceType.Block, DeviceFeatures(backend), queueCount: 1, maxQueueSize)
+    /// <param name="limiter">Meters the request queues; none (the default) is a limiter with no buckets, which PATCH can fill later.</param>
+    /// <param name="queueCount">Request queues (1 to <see cref="MaxQueues"/>); more than one offers VIRTIO_BLK_F_MQ.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The queue count is out of range.</exception>
+    public VirtioBlock(IBlockBackend backend, string serial = "", ushort maxQueueSize = DefaultQueueSize, RateLimiter? limiter = null, int queueCount = 1)
+        : base(VirtioDeviceType.Block, DeviceFeatures(backend, queueCount), CheckedQueueCount(queueCount), maxQueueSize)
     {
         _limiter = limiter ?? new RateLimiter();
         ArgumentNullException.ThrowIfNull(serial);
@@ -63,6 +96,18 @@ public sealed class VirtioBlock : VirtioQueueDevice
         // An indirect table holds at most MaxQueueSize descriptors (see SplitVirtqueue); the header and status take two.
         BinaryPrimitives.WriteUInt32LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.SegMax), (uint)(maxQueueSize - 2));
         BinaryPrimitives.WriteUInt32LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.BlockSize), BlockConfigurationLayout.SectorSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.NumQueues), (ushort)queueCount);
+        if (!backend.IsReadOnly)
+        {
+            var config = _configuration.AsSpan();
+            BinaryPrimitives.WriteUInt32LittleEndian(config[BlockConfigurationLayout.MaxDiscardSectors..], MaxDiscardSectors);
+            BinaryPrimitives.WriteUInt32LittleEndian(config[BlockConfigurationLayout.MaxDiscardSegments..], MaxRangeSegments);
+            BinaryPrimitives.WriteUInt32LittleEndian(config[BlockConfigurationLayout.DiscardSectorAlignment..], DiscardSectorAlignment);
+            BinaryPrimitives.WriteUInt32LittleEndian(config[BlockConfigurationLayout.MaxWriteZeroesSectors..], MaxWriteZeroesSectors);
+            BinaryPrimitives.WriteUInt32LittleEndian(config[BlockConfigurationLayout.MaxWriteZeroesSegments..], MaxRangeSegments);
+            // An unmapping write-zeroes may punch a hole, so it can free storage (§5.2.6.2: cleared only if it never can).
+            config[BlockConfigurationLayout.WriteZeroesMayUnmap] = 1;
+        }
     }
 
     /// <summary>Disk size in 512-byte sectors, as the configuration reports it.</summary>
@@ -123,14 +168,28 @@ public sealed class VirtioBlock : VirtioQueueDevice
     /// <summary>FLUSH requests answered OK.</summary>
     public long Flushes => Interlocked.Read(ref _flushes);
 
+    /// <summary>DISCARD requests answered OK.</summary>
+    public long Discards => Interlocked.Read(ref _discards);
+
+    /// <summary>WRITE_ZEROES requests answered OK.</summary>
+    public long ZeroWrites => Interlocked.Read(ref _zeroWrites);
+
     public override int ConfigurationLength => BlockConfigurationLayout.Length;
 
-    private static ulong DeviceFeatures(IBlockBackend backend)
+    private static ulong DeviceFeatures(IBlockBackend backend, int queueCount)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ulong features = BlockFeature.SegMax | BlockFeature.BlockSize | BlockFeature.Flush;
-        return backend.IsReadOnly ? features | BlockFeature.ReadOnly : features;
+        if (queueCount > 1)
+            features |= BlockFeature.MultiQueue;
+        // Discarding and zeroing change the disk, so a read-only one offers neither.
+        return backend.IsReadOnly ? features | BlockFeature.ReadOnly : features | BlockFeature.Discard | BlockFeature.WriteZeroes;
     }
+
+    private static int CheckedQueueCount(int queueCount) =>
+        queueCount is >= 1 and <= MaxQueues
+            ? queueCount
+            : throw new ArgumentOutOfRangeException(nameof(queueCount), queueCount, $"a disk has 1 to {MaxQueues} request queues");
 
     public override void ReadConfiguration(int offset, Span<byte> data)
     {
@@ -148,7 +207,11 @@ public sealed class VirtioBlock : VirtioQueueDevice
     {
     }
 
-    protected override void OnActivated(ulong features) => _writeThrough = (features & BlockFeature.Flush) == 0;
+    protected override void OnActivated(ulong features)
+    {
+        _negotiated = features;
+        _writeThrough = (features & BlockFeature.Flush) == 0;
+    }
 
     protected override uint ProcessChain(int queue, DescriptorChain chain, IGuestMemory memory)
     {
@@ -183,6 +246,8 @@ public sealed class VirtioBlock : VirtioQueueDevice
                 BlockRequestType.Out => WriteSectors(sector, reader),
                 BlockRequestType.Flush => Flush(),
                 BlockRequestType.GetId => WriteId(writer, dataCapacity),
+                BlockRequestType.Discard when (_negotiated & BlockFeature.Discard) != 0 => ChangeRanges(type, reader),
+                BlockRequestType.WriteZeroes when (_negotiated & BlockFeature.WriteZeroes) != 0 => ChangeRanges(type, reader),
                 _ => BlockStatus.Unsupported,
             };
         }
@@ -259,6 +324,58 @@ public sealed class VirtioBlock : VirtioQueueDevice
     {
         _backend.Flush();
         Interlocked.Increment(ref _flushes);
+        return BlockStatus.Ok;
+    }
+
+    /// <summary>
+    /// DISCARD or WRITE_ZEROES: reads every segment into <see cref="_segments"/>, checks them all (flags first, so an
+    /// unknown flag is UNSUPP whatever else is wrong, §5.2.6.2), then carries them out in order.
+    /// </summary>
+    private BlockStatus ChangeRanges(BlockRequestType type, DescriptorChainReader reader)
+    {
+        // Neither is offered on a read-only disk; a driver that sends one anyway is refused as a write would be.
+        if (_backend.IsReadOnly)
+            return BlockStatus.IoError;
+        const int segmentSize = BlockConfigurationLayout.RangeSegmentSize;
+        uint length = reader.Remaining;
+        if (length == 0 || length % segmentSize != 0 || length / segmentSize > MaxRangeSegments)
+            return BlockStatus.IoError;
+        var segments = _segments.AsSpan(0, (int)length);
+        if (reader.Read(segments) != length)
+            return BlockStatus.IoError;
+        int count = (int)(length / segmentSize);
+        bool discard = type == BlockRequestType.Discard;
+        uint allowedFlags = discard ? 0 : BlockConfigurationLayout.RangeFlagUnmap;
+        for (int i = 0; i < count; i++)
+        {
+            uint flags = BinaryPrimitives.ReadUInt32LittleEndian(segments[(i * segmentSize + 12)..]);
+            if ((flags & ~allowedFlags) != 0)
+                return BlockStatus.Unsupported;
+        }
+        uint maxSectors = discard ? MaxDiscardSectors : MaxWriteZeroesSectors;
+        for (int i = 0; i < count; i++)
+        {
+            var segment = segments.Slice(i * segmentSize, segmentSize);
+            ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(segment);
+            uint sectors = BinaryPrimitives.ReadUInt32LittleEndian(segment[8..]);
+            // In sectors, as TryLocate does, so nothing overflows.
+            if (sectors > maxSectors || sector > _capacitySectors || sectors > _capacitySectors - sector)
+                return BlockStatus.IoError;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            var segment = segments.Slice(i * segmentSize, segmentSize);
+            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(segment) * BlockConfigurationLayout.SectorSize;
+            ulong bytes = (ulong)BinaryPrimitives.ReadUInt32LittleEndian(segment[8..]) * BlockConfigurationLayout.SectorSize;
+            bool unmap = (BinaryPrimitives.ReadUInt32LittleEndian(segment[12..]) & BlockConfigurationLayout.RangeFlagUnmap) != 0;
+            if (discard)
+                _backend.Discard(offset, bytes);
+            else
+                _backend.WriteZeroes(offset, bytes, unmap);
+        }
+        if (_writeThrough)
+            _backend.Flush();
+        Interlocked.Increment(ref discard ? ref _discards : ref _zeroWrites);
         return BlockStatus.Ok;
     }
 

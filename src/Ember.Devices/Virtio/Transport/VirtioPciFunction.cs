@@ -486,7 +486,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         foreach (int queue in queues)
         {
             var doorbell = _doorbells.Attach(bar + VirtioPciLayout.NotifyOffset + (ulong)queue * VirtioPciLayout.NotifyOffMultiplier,
-                () => _device.Notify(queue));
+                (ushort)queue, () => _device.Notify(queue));
             if (doorbell is not null)
                 attached.Add(doorbell);
         }

@@ -33,4 +33,12 @@ public sealed class RecordingBlockBackend(int sectors, bool readOnly = false) : 
     }
 
     public void Flush() => Calls.Add("flush");
+
+    public void Discard(ulong offset, ulong length) => Calls.Add($"discard {offset} {length}");
+
+    public void WriteZeroes(ulong offset, ulong length, bool mayDeallocate)
+    {
+        Calls.Add($"zeroes {offset} {length}{(mayDeallocate ? " unmap" : "")}");
+        _data.AsSpan((int)offset, (int)length).Clear();
+    }
 }

@@ -5,9 +5,10 @@ namespace Ember.Devices.Tests.Virtio.Block;
 /// <summary>A real file in the temp directory, filled with a known pattern, opened read-write; deleted on dispose.</summary>
 public sealed class TemporaryDiskImage : IDisposable
 {
-    public TemporaryDiskImage(long length)
+    /// <param name="directory">Where the file goes (another file system than the temp directory's, say); null for the temp directory.</param>
+    public TemporaryDiskImage(long length, string? directory = null)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ember-blk-{Guid.NewGuid():N}.img");
+        Path = System.IO.Path.Combine(directory ?? System.IO.Path.GetTempPath(), $"ember-blk-{Guid.NewGuid():N}.img");
         var content = new byte[length];
         for (long i = 0; i < length; i++)
             content[i] = PatternByte(i);

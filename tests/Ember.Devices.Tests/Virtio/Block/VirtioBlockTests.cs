@@ -57,7 +57,8 @@ public sealed class VirtioBlockTests : IDisposable
 
         Assert.Equal(VirtioDeviceType.Block, device.Type);
         Assert.Equal(1, device.QueueCount);
-        Assert.Equal(BlockFeature.SegMax | BlockFeature.BlockSize | BlockFeature.Flush | VirtioQueueDevice.CommonFeatures, device.OfferedFeatures);
+        Assert.Equal(BlockFeature.SegMax | BlockFeature.BlockSize | BlockFeature.Flush | BlockFeature.Discard | BlockFeature.WriteZeroes
+            | VirtioQueueDevice.CommonFeatures, device.OfferedFeatures);
         Assert.Equal(60, device.ConfigurationLength);
         Assert.Equal((ulong)Sectors, BinaryPrimitives.ReadUInt64LittleEndian(config));
         Assert.Equal(126u, BinaryPrimitives.ReadUInt32LittleEndian(config.AsSpan(12)));
@@ -229,8 +230,8 @@ public sealed class VirtioBlockTests : IDisposable
     }
 
     [Theory]
-    [InlineData(11u)] // DISCARD: not offered
-    [InlineData(13u)] // WRITE_ZEROES: not offered
+    [InlineData(11u)] // DISCARD: offered, not negotiated here
+    [InlineData(13u)] // WRITE_ZEROES: offered, not negotiated here
     [InlineData(0xFFFF_FFFFu)]
     public void OtherRequestTypesAreUnsupported(uint type)
     {

@@ -118,9 +118,28 @@ public sealed class VirtioPciFunctionTests
         Assert.Null(activation.Queues[1]);
         // Queue 0's doorbell at BAR + notify offset + 0 × 4; queue 1 was never enabled.
         Assert.Equal([BarAddress + 0x3000], _doorbells.Live.Keys);
+        Assert.Equal((ushort)0, _doorbells.QueueIndexes[BarAddress + 0x3000]);
         _doorbells.Live[BarAddress + 0x3000]();
         WriteBar(VirtioPciLayout.NotifyOffset, 2, 0);
         Assert.Equal([0, 0], _device.Notifications);
+    }
+
+    [Fact]
+    public void EachEnabledQueueGetsADoorbellAtItsOwnAddressForItsOwnIndex()
+    {
+        NegotiateAndSetUpQueue0(VirtioFeature.Version1);
+        WriteCommon(0x16, 2, 1);
+        WriteCommon(0x18, 2, 64);
+        WriteCommon(0x20, 4, 0x4000);
+        WriteCommon(0x28, 4, 0x5000);
+        WriteCommon(0x30, 4, 0x6000);
+        WriteCommon(0x1C, 2, 1);
+        WriteCommon(0x14, 1, 0x0F);
+
+        // A host that matches exact writes only needs the index: queue 1's bell rings for a 16-bit 1 at BAR + 0x3004.
+        Assert.Equal(new Dictionary<ulong, ushort> { [BarAddress + 0x3000] = 0, [BarAddress + 0x3004] = 1 }, _doorbells.QueueIndexes);
+        _doorbells.Live[BarAddress + 0x3004]();
+        Assert.Equal([1], _device.Notifications);
     }
 
     [Fact]
