@@ -17,12 +17,10 @@ internal sealed class X86RegisterLayout
 
     /// <summary>
     /// Control registers and EFER (and amd64's k_gs_base). GDB takes registers of a feature it does not know as they are
-    /// described (name, size, type, group: GDB manual, "Target Description Format"), so the name is ours, not GDB's.
+    /// described (name, size, type: GDB manual, "Target Description Format"), so the name is ours, not GDB's. No group is
+    /// given: GDB's i386 code decides register groups itself and ignores one, so <c>info registers</c> lists them.
     /// </summary>
     public const string SystemFeature = "org.ember.gdb.x86.sys";
-
-    /// <summary>GDB's register group for them: <c>info registers system</c> lists them, plain <c>info registers</c> does not.</summary>
-    private const string SystemGroup = "system";
 
     private const ulong RflagsReserved1 = 0x2;
     private const ulong Cr0ProtectionEnable = 0x1;
@@ -72,7 +70,7 @@ internal sealed class X86RegisterLayout
         new GdbRegisterDefinition(X86Register.FsBase, "fs_base", 64, "int", SegmentsFeature),
         new GdbRegisterDefinition(X86Register.GsBase, "gs_base", 64, "int", SegmentsFeature),
         .. SystemRegisters(64),
-        new GdbRegisterDefinition(X86Register.KernelGsBase, "k_gs_base", 64, "int", SystemFeature, SystemGroup),
+        new GdbRegisterDefinition(X86Register.KernelGsBase, "k_gs_base", 64, "int", SystemFeature),
     ]);
 
     public static readonly X86RegisterLayout I386 = new(GdbArchitecture.I386,
@@ -117,13 +115,13 @@ internal sealed class X86RegisterLayout
     /// </summary>
     private static IEnumerable<GdbRegisterDefinition> SystemRegisters(int width)
     {
-        yield return new GdbRegisterDefinition(X86Register.Cr0, "cr0", width, ControlFlagsType("cr0", width), SystemFeature, SystemGroup);
-        yield return new GdbRegisterDefinition(X86Register.Cr2, "cr2", width, "int", SystemFeature, SystemGroup);
-        yield return new GdbRegisterDefinition(X86Register.Cr3, "cr3", width, "int", SystemFeature, SystemGroup);
-        yield return new GdbRegisterDefinition(X86Register.Cr4, "cr4", width, ControlFlagsType("cr4", width), SystemFeature, SystemGroup);
+        yield return new GdbRegisterDefinition(X86Register.Cr0, "cr0", width, ControlFlagsType("cr0", width), SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Cr2, "cr2", width, "int", SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Cr3, "cr3", width, "int", SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Cr4, "cr4", width, ControlFlagsType("cr4", width), SystemFeature);
         if (width == 64)
-            yield return new GdbRegisterDefinition(X86Register.Cr8, "cr8", width, "int", SystemFeature, SystemGroup);
-        yield return new GdbRegisterDefinition(X86Register.Efer, "efer", 64, ControlFlagsType("efer", 64), SystemFeature, SystemGroup);
+            yield return new GdbRegisterDefinition(X86Register.Cr8, "cr8", width, "int", SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Efer, "efer", 64, ControlFlagsType("efer", 64), SystemFeature);
     }
 
     /// <summary>The id of the flags type declared for <paramref name="register"/> at <paramref name="width"/> bits.</summary>
