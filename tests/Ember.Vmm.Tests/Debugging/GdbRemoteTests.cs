@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Ember.Vmm.Machine;
 
 namespace Ember.Vmm.Tests.Debugging;
@@ -146,36 +147,30 @@ public sealed class GdbRemoteTests
     [Fact]
     public async Task GdbReadsTheControlRegistersAndItsWritesReachTheGuestOrAreRefused()
     {
+        // Each command with a pattern of what it must print (null: nothing to check).
+        (string Command, string? Prints)[] session =
+        [
+            ("break compute", null),
+            ("continue", Regex.Escape($"Breakpoint 1, {Pc(Guest["compute"])} in compute ()")),
+            ("info registers cr0 cr3 cr4 efer",
+                $@"\ncr0 +0x80000011 +\[ PE ET PG \]\ncr3 +{Hex(DebugGuest.Tables)} .*\ncr4 +0x20 +\[ PAE \]\nefer +0x500 +\[ LME LMA \]\n"),
+            ("print/x $cr3", Regex.Escape($"$1 = {Hex(DebugGuest.Tables)}")),
+            ("print/x $k_gs_base", Regex.Escape("$2 = 0x0")),
+            ("set var $cr2 = 0xdead0000", null),
+            ("set var $cr8 = 5", null),
+            ("set var $cr0 = (long) 0", Regex.Escape("Could not write register \"cr0\"; remote failure reply 'E01'")),  // a flags type: gdb wants the cast
+            ("maintenance flush register-cache", null),
+            ("print/x $cr2", Regex.Escape("$3 = 0xdead0000")),
+            ("print/x $cr8", Regex.Escape("$4 = 0x5")),
+            ("print/x $cr0", Regex.Escape("$5 = 0x80000011")),
+            ("delete", null),
+            ("continue", null),
+        ];
         using var machine = DebuggedMachine.Start(Guest);
-        var gdb = machine.Gdb(
-            "break compute",
-            "continue",
-            "info registers cr0 cr3 cr4 efer",
-            "print/x $cr3",
-            "print/x $k_gs_base",
-            "set var $cr2 = 0xdead0000",
-            "set var $cr8 = 5",
-            "set var $cr0 = (long) 0",  // a flags type: gdb wants the cast
-            "maintenance flush register-cache",
-            "print/x $cr2",
-            "print/x $cr8",
-            "print/x $cr0",
-            "info registers system",
-            "delete",
-            "continue");
+        var gdb = machine.Gdb([.. session.Select(step => step.Command)]);
         var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
-        string output = gdb.Output;
-        Has(output, $"Breakpoint 1, {Pc(Guest["compute"])} in compute ()");
-        Assert.Matches(@"\ncr0 +0x80000011 +\[ PE ET PG \]", output);
-        Assert.Matches($@"\ncr3 +{Hex(DebugGuest.Tables)} ", output);
-        Assert.Matches(@"\ncr4 +0x20 +\[ PAE \]", output);
-        Assert.Matches(@"\nefer +0x500 +\[ LME LMA \]", output);
-        Has(output, $"$1 = {Hex(DebugGuest.Tables)}");
-        Has(output, "$2 = 0x0");
-        Has(output, "Could not write register \"cr0\"; remote failure reply 'E01'");
-        Has(output, "$3 = 0xdead0000");
-        Has(output, "$4 = 0x5");
-        Has(output, "$5 = 0x80000011");
+        foreach (string pattern in session.Select(step => step.Prints).OfType<string>())
+            Assert.Matches(pattern, gdb.Output);
         Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
         Assert.Equal(DebugGuest.DefaultExitValue, exit.DebugExitValue);
         Assert.Equal(0xDEAD_0000UL, machine.Vm.Memory.ReadObject<ulong>(new(Guest["seen_cr2"])));
