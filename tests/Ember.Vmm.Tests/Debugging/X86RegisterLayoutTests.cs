@@ -179,22 +179,16 @@ public sealed class X86RegisterLayoutTests
                 foreach (var register in feature.Elements("reg"))
                     Assert.True(predefined.Contains(register.Attribute("type")!.Value) || defined.Contains(register.Attribute("type")!.Value), register.ToString());
             }
-            Assert.Equal(
-                layout.Registers.Select(r => r.Feature).Distinct(),
-                target.Elements("feature").Select(f => f.Attribute("name")!.Value));
-            Assert.Contains("org.gnu.gdb.i386.core", target.Elements("feature").Select(f => f.Attribute("name")!.Value));
-            Assert.Contains("org.gnu.gdb.i386.sse", target.Elements("feature").Select(f => f.Attribute("name")!.Value));
-            // The control registers: CR0, CR4 and EFER as flags as wide as the register.
-            var system = target.Elements("feature").Single(f => f.Attribute("name")!.Value == X86RegisterLayout.SystemFeature);
-            foreach (var flags in system.Elements("flags"))
-            {
-                var register = system.Elements("reg").Single(r => r.Attribute("type")!.Value == flags.Attribute("id")!.Value);
-                Assert.Equal(int.Parse(register.Attribute("bitsize")!.Value, System.Globalization.CultureInfo.InvariantCulture) / 8,
-                    int.Parse(flags.Attribute("size")!.Value, System.Globalization.CultureInfo.InvariantCulture));
-            }
-            Assert.Equal(["cr0", "cr4", "efer"], system.Elements("flags").Select(f => system.Elements("reg").Single(r => r.Attribute("type")!.Value == f.Attribute("id")!.Value).Attribute("name")!.Value));
-            Assert.Contains(system.Elements("flags").Single(f => f.Attribute("id")!.Value.Contains("cr0", StringComparison.Ordinal)).Elements("field"),
-                f => f.Attribute("name")!.Value == "PG" && f.Attribute("start")!.Value == "31");
+            var features = target.Elements("feature").ToDictionary(f => f.Attribute("name")!.Value);
+            Assert.Equal(layout.Registers.Select(r => r.Feature).Distinct(), features.Keys);
+            Assert.Contains("org.gnu.gdb.i386.core", features.Keys);
+            Assert.Contains("org.gnu.gdb.i386.sse", features.Keys);
+            // The control registers: CR0, CR4 and EFER shown as flags, each type as wide as its register.
+            var system = features[X86RegisterLayout.SystemFeature];
+            var flagged = system.Elements("flags").Select(flags => (Flags: flags, Register: system.Elements("reg").Single(r => r.Attribute("type")!.Value == flags.Attribute("id")!.Value))).ToList();
+            Assert.Equal(["cr0", "cr4", "efer"], flagged.Select(f => f.Register.Attribute("name")!.Value));
+            Assert.All(flagged, f => Assert.Equal((int)f.Register.Attribute("bitsize")! / 8, (int)f.Flags.Attribute("size")!));
+            Assert.Contains(flagged[0].Flags.Elements("field"), f => f.Attribute("name")!.Value == "PG" && f.Attribute("start")!.Value == "31");
         }
     }
 }
