@@ -24,6 +24,7 @@ namespace Ember.Api;
 [JsonSerializable(typeof(Metrics))]
 [JsonSerializable(typeof(SerialDevice))]
 [JsonSerializable(typeof(EntropyDevice))]
+[JsonSerializable(typeof(Vsock))]
 [JsonSerializable(typeof(InstanceInfo))]
 [JsonSerializable(typeof(FirecrackerVersion))]
 [JsonSerializable(typeof(VmStateReport))]

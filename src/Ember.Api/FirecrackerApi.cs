@@ -32,7 +32,6 @@ public sealed class FirecrackerApi(VmController controller)
         ("/snapshot", "snapshots"),
         ("/pmem", "virtio-pmem devices"),
         ("/hotplug", "memory hot-plug (virtio-mem)"),
-        ("/vsock", "the virtio-vsock device"),
     ];
 
     public async Task<ApiResponse> HandleAsync(string method, string path, ReadOnlyMemory<byte> body)
@@ -77,6 +76,7 @@ public sealed class FirecrackerApi(VmController controller)
             ("PUT", "/machine-config") => Done(controller.SetMachineSize(ResourceMapper.ToMachineSize(Parse(body, ApiJsonContext.Output.MachineConfiguration)))),
             ("PATCH", "/machine-config") => PatchMachineConfig(Parse(body, ApiJsonContext.Output.MachineConfiguration)),
             ("PUT", "/boot-source") => Done(controller.SetBootSource(ResourceMapper.ToBootSource(Parse(body, ApiJsonContext.Default.BootSource)))),
+            ("PUT", "/vsock") => Done(controller.SetVsock(ResourceMapper.ToVsock(Parse(body, ApiJsonContext.Default.Vsock)))),
             ("PUT", "/entropy") => PutEntropy(Parse(body, ApiJsonContext.Default.EntropyDevice)),
             ("PUT", "/logger") => Done(controller.SetLogger(ResourceMapper.ToLogger(Parse(body, ApiJsonContext.Default.Logger)))),
             ("PUT", "/metrics") => Done(controller.SetMetrics(ResourceMapper.ToMetrics(Parse(body, ApiJsonContext.Default.Metrics)))),
@@ -120,11 +120,8 @@ public sealed class FirecrackerApi(VmController controller)
         return Done(controller.UpdateMachineSize(current => ResourceMapper.Apply(current, body)));
     }
 
-    private Task<ApiResponse> PutEntropy(EntropyDevice body)
-    {
-        ResourceMapper.CheckEntropy(body);
-        return Done(controller.SetEntropy());
-    }
+    private Task<ApiResponse> PutEntropy(EntropyDevice body) =>
+        Done(controller.SetEntropy(ResourceMapper.ToRateLimiter("rate_limiter", body.RateLimiter)));
 
     private Task<ApiResponse> PutDrive(string pathId, Drive body)
     {

@@ -26,7 +26,7 @@ public static class FirecrackerConfigFile
         {
             return $"invalid configuration file: {e.Message}";
         }
-        foreach (var (present, name) in new[] { (file.Vsock.HasValue, "vsock"), (file.Balloon.HasValue, "balloon"), (file.MmdsConfig.HasValue, "mmds-config"), (file.CpuConfig.HasValue, "cpu-config"), (file.Pmem is { Count: > 0 }, "pmem"), (file.MemoryHotplug.HasValue, "memory-hotplug") })
+        foreach (var (present, name) in new[] { (file.Balloon.HasValue, "balloon"), (file.MmdsConfig.HasValue, "mmds-config"), (file.CpuConfig.HasValue, "cpu-config"), (file.Pmem is { Count: > 0 }, "pmem"), (file.MemoryHotplug.HasValue, "memory-hotplug") })
         {
             if (present)
                 return $"{name}: this section is not supported by Ember yet";
@@ -44,6 +44,8 @@ public static class FirecrackerConfigFile
             requests.Add(("PUT", $"/drives/{Uri.EscapeDataString(drive.DriveId)}", JsonSerializer.SerializeToUtf8Bytes(drive, ApiJsonContext.Default.Drive)));
         foreach (var network in file.NetworkInterfaces ?? [])
             requests.Add(("PUT", $"/network-interfaces/{Uri.EscapeDataString(network.IfaceId)}", JsonSerializer.SerializeToUtf8Bytes(network, ApiJsonContext.Default.NetworkInterface)));
+        if (file.Vsock is { } vsock)
+            requests.Add(("PUT", "/vsock", JsonSerializer.SerializeToUtf8Bytes(vsock, ApiJsonContext.Default.Vsock)));
         if (file.Entropy is { } entropy)
             requests.Add(("PUT", "/entropy", JsonSerializer.SerializeToUtf8Bytes(entropy, ApiJsonContext.Default.EntropyDevice)));
         if (file.Serial is { } serial)

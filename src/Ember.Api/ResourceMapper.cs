@@ -147,13 +147,7 @@ internal static class ResourceMapper
         return new SerialResource(body.SerialOutPath);
     }
 
-    public static void CheckEntropy(EntropyDevice body) => RefuseRateLimiter("rate_limiter", body.RateLimiter);
-
-    private static void RefuseRateLimiter(string field, RateLimiter? limiter)
-    {
-        if (limiter is { Bandwidth: not null } or { Ops: not null })
-            throw new ApiRequestException($"{field}: Ember does not rate-limit the entropy device yet; leave it out");
-    }
+    public static VsockResource ToVsock(Vsock body) => new() { GuestCid = body.GuestCid, UdsPath = body.UdsPath, VsockId = body.VsockId };
 
     public static FullVmConfiguration FromSnapshot(VmResourcesSnapshot snapshot) => new()
     {
@@ -161,7 +155,8 @@ internal static class ResourceMapper
         MachineConfig = FromMachineSize(snapshot.MachineSize),
         Drives = snapshot.Drives.Select(FromDrive).ToList(),
         NetworkInterfaces = snapshot.NetworkInterfaces.Select(FromNetworkInterface).ToList(),
-        Entropy = snapshot.Entropy ? new EntropyDevice() : null,
+        Entropy = snapshot.Entropy ? new EntropyDevice { RateLimiter = FromRateLimiter(snapshot.EntropyRateLimiter) } : null,
+        Vsock = snapshot.Vsock is { } vsock ? new Vsock { GuestCid = vsock.GuestCid, UdsPath = vsock.UdsPath, VsockId = vsock.VsockId } : null,
         Logger = snapshot.Logger is { } logger ? new Logger { Level = logger.Level, LogPath = logger.LogPath, ShowLevel = logger.ShowLevel, ShowLogOrigin = logger.ShowLogOrigin, Module = logger.Module } : null,
         Metrics = snapshot.Metrics is { } metrics ? new Metrics { MetricsPath = metrics.MetricsPath } : null,
         Serial = snapshot.Serial is { } serial ? new SerialDevice { SerialOutPath = serial.SerialOutPath } : null,

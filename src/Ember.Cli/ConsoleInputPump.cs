@@ -9,17 +9,22 @@ namespace Ember.Cli;
 /// Ctrl-A N sends the guest an NMI (the PC's NMI button: Linux prints "NMI received" or dumps state),
 /// and Ctrl-A Ctrl-A sends one Ctrl-A, as in QEMU's -serial stdio. It reads descriptor 0 itself, byte
 /// for byte as the raw terminal delivers them: .NET's console input stream would edit lines and echo.
+/// In Firecracker mode there are no escapes: bytes go to the guest as they came, as Firecracker's do.
 /// </summary>
 internal static class ConsoleInputPump
 {
     private const byte CtrlA = 0x01;
 
-    public static void Start(MicroVm machine)
+    /// <param name="escapes">
+    /// Whether Ctrl-A starts a command (ember run, as QEMU's console); without, every byte goes to the guest as it
+    /// came, as Firecracker forwards its stdin to the serial console.
+    /// </param>
+    public static void Start(MicroVm machine, bool escapes = true)
     {
-        VmmThreads.Start(ThreadRole.ConsoleInput, null, () => Pump(machine));
+        VmmThreads.Start(ThreadRole.ConsoleInput, null, () => Pump(machine, escapes));
     }
 
-    private static void Pump(MicroVm machine)
+    private static void Pump(MicroVm machine, bool escapes)
     {
         using var stdin = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
         var buffer = new byte[256];
@@ -42,6 +47,11 @@ internal static class ConsoleInputPump
             for (int i = 0; i < n; i++)
             {
                 byte b = buffer[i];
+                if (!escapes)
+                {
+                    forward[count++] = b;
+                    continue;
+                }
                 if (escape)
                 {
                     escape = false;

@@ -117,8 +117,18 @@ internal static class FirecrackerMode
             builder.SetMinimumLevel(LogLevel.Trace);
             builder.AddProvider(logs);
         });
+        // Firecracker forwards its stdin to the guest's serial console once the machine starts, with a terminal
+        // in raw mode; the terminal is put back however the process ends.
+        RawTerminal? terminal = null;
         using var controller = new VmController(new VmControllerOptions
         {
+            Started = machine =>
+            {
+                var raw = RawTerminal.Enter(0);
+                Volatile.Write(ref terminal, raw);
+                UserMessages.TerminalIsRaw = raw is not null;
+                ConsoleInputPump.Start(machine, escapes: false);
+            },
             InstanceId = id,
             LoggerFactory = loggerFactory,
             BootTimer = result.GetValue(BootTimer),
@@ -134,7 +144,12 @@ internal static class FirecrackerMode
         }
 
         using var stop = new ManualResetEventSlim();
-        using var signals = new SignalStop(_ => stop.Set());
+        using var signals = new SignalStop(_ =>
+        {
+            // The terminal first: a raw terminal left behind is unusable.
+            Volatile.Read(ref terminal)?.Restore();
+            stop.Set();
+        });
         ApiServer? server = null;
         if (!noApi)
         {
@@ -156,6 +171,8 @@ internal static class FirecrackerMode
         }
         finally
         {
+            Volatile.Read(ref terminal)?.Restore();
+            UserMessages.TerminalIsRaw = false;
             server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
         if (signals.Received is { } signal)

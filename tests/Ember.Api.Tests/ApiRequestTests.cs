@@ -84,7 +84,7 @@ public sealed class ApiRequestTests
         Assert.Equal(1000, limiter.GetProperty("bandwidth").GetProperty("refill_time").GetInt64());
         Assert.Equal(100, limiter.GetProperty("ops").GetProperty("size").GetInt64());
         Assert.False(drives[0].TryGetProperty("rate_limiter", out _));
-        Assert.True(root.TryGetProperty("entropy", out _));
+        Assert.False(root.GetProperty("entropy").TryGetProperty("rate_limiter", out _));
         Assert.Equal(api.PathOf("metrics.json"), root.GetProperty("metrics").GetProperty("metrics_path").GetString());
 
         // A second PUT of the same drive replaces it; the order stays.
@@ -119,7 +119,8 @@ public sealed class ApiRequestTests
         Assert.StartsWith("socket: Ember has no vhost-user-block backend", await Refused(api.Client.PutAsync("/drives/a", """{"drive_id":"a","socket":"/tmp/x","is_root_device":false}""")));
         Assert.Equal("rate_limiter.bandwidth.size: -1 is below the minimum of 0", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":-1,"refill_time":100}}}""")));
         Assert.Equal("invalid request body: missing required field 'refill_time'", await Refused(api.Client.PutAsync("/drives/a", $$$$"""{"drive_id":"a","path_on_host":"{{{{kernel}}}}","is_root_device":false,"is_read_only":true,"rate_limiter":{"ops":{"size":10}}}""")));
-        Assert.Equal("rate_limiter: Ember does not rate-limit the entropy device yet; leave it out", await Refused(api.Client.PutAsync("/entropy", """{"rate_limiter":{"ops":{"size":10,"refill_time":100}}}""")));
+        Assert.Equal("rate_limiter.bandwidth.refill_time: -1 is below the minimum of 0", await Refused(api.Client.PutAsync("/entropy", """{"rate_limiter":{"bandwidth":{"size":10,"refill_time":-1}}}""")));
+        Assert.Equal("invalid request body: unknown field 'rate'", await Refused(api.Client.PutAsync("/entropy", """{"rate":{}}""")));
         Assert.Equal("iface_id: the body names 'b' but the path names 'a'", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"b","host_dev_name":"tap0"}""")));
         Assert.Equal("invalid request body: missing required field 'host_dev_name'", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a"}""")));
         Assert.Equal("invalid request body: unknown field 'host_dev'", await Refused(api.Client.PutAsync("/network-interfaces/a", """{"iface_id":"a","host_dev":"tap0","host_dev_name":"tap0"}""")));
@@ -159,6 +160,26 @@ public sealed class ApiRequestTests
     }
 
     [Fact]
+    public async Task TheEntropyDevicesRateLimiterIsKeptAndShownAndASecondPutReplacesIt()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        Assert.Equal(204, (await api.Client.PutAsync("/entropy", """{"rate_limiter":{"bandwidth":{"size":4096,"one_time_burst":512,"refill_time":100},"ops":{"size":10,"refill_time":1000}}}""")).Status);
+        var (_, body) = await api.Client.GetAsync("/vm/config");
+        using (var json = JsonDocument.Parse(body))
+        {
+            var limiter = json.RootElement.GetProperty("entropy").GetProperty("rate_limiter");
+            Assert.Equal(4096, limiter.GetProperty("bandwidth").GetProperty("size").GetInt64());
+            Assert.Equal(512, limiter.GetProperty("bandwidth").GetProperty("one_time_burst").GetInt64());
+            Assert.Equal(100, limiter.GetProperty("bandwidth").GetProperty("refill_time").GetInt64());
+            Assert.Equal(10, limiter.GetProperty("ops").GetProperty("size").GetInt64());
+        }
+        Assert.Equal(204, (await api.Client.PutAsync("/entropy", "{}")).Status);
+        (_, body) = await api.Client.GetAsync("/vm/config");
+        using var again = JsonDocument.Parse(body);
+        Assert.False(again.RootElement.GetProperty("entropy").TryGetProperty("rate_limiter", out _));
+    }
+
+    [Fact]
     public async Task UnknownPathsMethodsAndUnservedEndpointsAre400NeverA404()
     {
         await using var api = await ApiFixture.StartAsync();
@@ -166,7 +187,7 @@ public sealed class ApiRequestTests
         Assert.Equal("Invalid request method and/or path: DELETE /machine-config", await Refused(api.Client.SendAsync("DELETE", "/machine-config")));
         Assert.Equal("Invalid request method and/or path: GET /boot-source", await Refused(api.Client.GetAsync("/boot-source")));
         Assert.Equal("Invalid request method and/or path: PUT /drives", await Refused(api.Client.PutAsync("/drives", "{}")));
-        foreach (var (method, path) in new[] { ("PUT", "/balloon"), ("GET", "/balloon/statistics"), ("PUT", "/mmds"), ("PUT", "/mmds/config"), ("PUT", "/snapshot/create"), ("PUT", "/snapshot/load"), ("PUT", "/pmem/p0"), ("PUT", "/hotplug/memory"), ("PUT", "/vsock") })
+        foreach (var (method, path) in new[] { ("PUT", "/balloon"), ("GET", "/balloon/statistics"), ("PUT", "/mmds"), ("PUT", "/mmds/config"), ("PUT", "/snapshot/create"), ("PUT", "/snapshot/load"), ("PUT", "/pmem/p0"), ("PUT", "/hotplug/memory") })
             Assert.EndsWith("is not supported by Ember yet", await Refused(api.Client.SendAsync(method, path, "{}")));
         Assert.StartsWith("PUT /cpu-config: Ember has no CPU templates", await Refused(api.Client.PutAsync("/cpu-config", "{}")));
     }

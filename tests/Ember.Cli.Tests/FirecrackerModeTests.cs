@@ -138,6 +138,67 @@ public sealed class FirecrackerModeTests : IDisposable
         Assert.Equal("hello from the file\n", stdout);
     }
 
+    /// <summary>Waits for a byte on COM1's receiver, prints "got " and the byte, then resets the machine.</summary>
+    private static void EchoOneUartByteThenReset(Assembler a)
+    {
+        var poll = a.CreateLabel();
+        a.mov(dx, 0x3FD);          // LSR
+        a.Label(ref poll);
+        a.@in(al, dx);
+        a.test(al, 1);             // data ready
+        a.jz(poll);
+        a.mov(dx, 0x3F8);
+        a.@in(al, dx);             // RBR
+        a.mov(bl, al);
+        GuestCode.Print32(a, "got ");
+        a.mov(al, bl);
+        a.mov(dx, 0x3F8);
+        a.@out(dx, al);
+        HelloThenReset(a, "\n");
+    }
+
+    [Fact]
+    [Trait("Requires", "kvm")]
+    public void WithAConfigFileAndNoApiABytePipedToStdinReachesTheGuestUart()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
+        string kernel = WriteGuest(EchoOneUartByteThenReset);
+        string config = PathOf("vm.json");
+        File.WriteAllText(config, $$"""
+            {
+              "boot-source": { "kernel_image_path": "{{kernel}}", "boot_args": "console=ttyS0" },
+              "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 }
+            }
+            """);
+        // Ctrl-A is an ordinary byte here: Firecracker has no console escapes.
+        var result = EmberProcess.RunWithInput([0x01], "--config-file", config, "--no-api");
+        Assert.True(result.ExitCode == 4, $"exit {result.ExitCode}: {result.Stderr}");
+        Assert.Equal("got \u0001\n", result.Stdout);
+    }
+
+    [Fact]
+    [Trait("Requires", "kvm")]
+    public void UnderTheApiStdinReachesTheGuestUartOnceTheMachineStarts()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
+        string kernel = WriteGuest(EchoOneUartByteThenReset);
+        string socket = PathOf("api.sock");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var argument in new[] { EmberProcess.Dll, "--api-sock", socket })
+            info.ArgumentList.Add(argument);
+        using var ember = Process.Start(info)!;
+        // Written before the machine exists: the byte waits in the pipe until InstanceStart.
+        ember.StandardInput.BaseStream.Write("Q"u8);
+        ember.StandardInput.BaseStream.Flush();
+        WaitForSocket(socket, ember);
+        Assert.Equal(204, Curl(socket, "PUT", "/boot-source", $$"""{"kernel_image_path":"{{kernel}}"}""").Status);
+        Assert.Equal(204, Curl(socket, "PUT", "/machine-config", """{"vcpu_count":1,"mem_size_mib":32}""").Status);
+        Assert.Equal(204, Curl(socket, "PUT", "/actions", """{"action_type":"InstanceStart"}""").Status);
+        var (exitCode, stdout, stderr) = WaitForExit(ember);
+        Assert.True(exitCode == 4, $"exit {exitCode}: {stderr}");
+        Assert.Equal("got Q\n", stdout);
+    }
+
     [Fact]
     [Trait("Requires", "kvm")]
     public void ASecondEmberOnTheSameSocketFailsWithOneClearLine()

@@ -18,7 +18,7 @@ public sealed class FullVmConfiguration
     public List<NetworkInterface>? NetworkInterfaces { get; set; }
 
     [JsonPropertyName("vsock")]
-    public System.Text.Json.JsonElement? Vsock { get; set; }
+    public Vsock? Vsock { get; set; }
 
     [JsonPropertyName("entropy")]
     public EntropyDevice? Entropy { get; set; }

@@ -180,10 +180,16 @@ public sealed class VmController : IDisposable
         _resources.ReplaceNetworkRateLimiters(ifaceId, receive is null ? null : rx.Settings, transmit is null ? null : tx.Settings);
     });
 
-    public Task SetEntropy() => Post(() =>
+    public Task SetEntropy(RateLimiterSettings? rateLimiter = null) => Post(() =>
     {
         RequireNotStarted("the entropy device");
-        _resources.SetEntropy();
+        _resources.SetEntropy(rateLimiter);
+    });
+
+    public Task SetVsock(VsockResource vsock) => Post(() =>
+    {
+        RequireNotStarted("the vsock device");
+        _resources.SetVsock(vsock);
     });
 
     public Task SetLogger(LoggerResource logger) => Post(() =>
@@ -209,7 +215,7 @@ public sealed class VmController : IDisposable
 
     public Task<VmResourcesSnapshot> GetConfiguration() => Post(() => new VmResourcesSnapshot(
         _resources.BootSource, _resources.MachineSize, _resources.Drives.ToList(), _resources.Entropy,
-        _resources.Logger, _resources.Metrics, _resources.Serial, _resources.NetworkInterfaces.ToList()));
+        _resources.Logger, _resources.Metrics, _resources.Serial, _resources.NetworkInterfaces.ToList(), _resources.Vsock, _resources.EntropyRateLimiter));
 
     /// <summary>InstanceStart: builds the machine from the resources and starts its vCPUs.</summary>
     public Task Start() => Post(() =>
@@ -241,6 +247,14 @@ public sealed class VmController : IDisposable
         vm.Start();
         Volatile.Write(ref _vm, vm);
         _logger.LogInformation("started {Id}: {Vcpus} vCPU, {Memory} MiB", InstanceId, config.VcpuCount, config.MemorySize >> 20);
+        try
+        {
+            _options.Started?.Invoke(vm);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogWarning("after the start: {Error}", e.Message);
+        }
         vm.Exited.ContinueWith(t => _exited.TrySetResult(t.Result), TaskScheduler.Default);
     });
 

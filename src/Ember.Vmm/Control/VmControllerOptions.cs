@@ -33,6 +33,12 @@ public sealed record VmControllerOptions
     /// </summary>
     public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Called on the controller thread once InstanceStart has started the machine (e.g. to connect the console's
+    /// input to it); it must not block, and what it throws is logged, never undoes the start.
+    /// </summary>
+    public Action<Machine.MicroVm>? Started { get; init; }
+
     /// <summary>Extra host-specific settings applied to the machine built at InstanceStart (tests, kvm_pvm).</summary>
     public Func<Machine.MachineConfig, Machine.MachineConfig>? AdjustMachine { get; init; }
 }

@@ -29,6 +29,11 @@ public sealed class VmResources
 
     public bool Entropy { get; private set; }
 
+    /// <summary>The entropy device's rate limiter; null limits nothing.</summary>
+    public RateLimiterSettings? EntropyRateLimiter { get; private set; }
+
+    public VsockResource? Vsock { get; private set; }
+
     public LoggerResource? Logger { get; private set; }
 
     public MetricsResource? Metrics { get; private set; }
@@ -74,7 +79,7 @@ public sealed class VmResources
             _drives[index] = change(_drives[index]);
     }
 
-    private int PciDevices => _drives.Count + _networkInterfaces.Count + (Entropy ? 1 : 0);
+    private int PciDevices => _drives.Count + _networkInterfaces.Count + (Entropy ? 1 : 0) + (Vsock is null ? 0 : 1);
 
     /// <summary>Adds a network interface, or replaces the one with the same id; each needs its own TAP and MAC.</summary>
     public void PutNetworkInterface(NetworkInterfaceResource network)
@@ -105,7 +110,23 @@ public sealed class VmResources
         }
     }
 
-    public void SetEntropy() => Entropy = true;
+    /// <summary>Creates the entropy device, or replaces its rate limiter (null: none).</summary>
+    public void SetEntropy(RateLimiterSettings? rateLimiter = null)
+    {
+        if (!Entropy && PciDevices >= MachineConfig.MaximumPciDevices)
+            throw new ResourceConfigException($"the entropy device does not fit: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
+        Entropy = true;
+        EntropyRateLimiter = rateLimiter;
+    }
+
+    /// <summary>Creates the vsock device, or replaces its configuration (a machine has at most one).</summary>
+    public void SetVsock(VsockResource vsock)
+    {
+        vsock.Validate();
+        if (Vsock is null && PciDevices >= MachineConfig.MaximumPciDevices)
+            throw new ResourceConfigException($"the vsock device does not fit: at most {MachineConfig.MaximumPciDevices} virtio devices fit on the PCI bus");
+        Vsock = vsock;
+    }
 
     public void SetLogger(LoggerResource logger)
     {
@@ -151,6 +172,8 @@ public sealed class VmResources
             BootTimer = bootTimer,
             Drives = ordered.Select(d => new DriveConfig(d.DriveId, d.PathOnHost, d.IsReadOnly, d.RateLimiter)).ToList(),
             EntropyDevice = Entropy,
+            EntropyRateLimiter = EntropyRateLimiter,
+            Vsock = Vsock is { } vsock ? new VsockConfig((ulong)vsock.GuestCid, vsock.UdsPath) : null,
             NetworkInterfaces = _networkInterfaces.Select(n => new NetworkInterfaceConfig(n.IfaceId, n.HostDevName, n.Mac, n.RxRateLimiter, n.TxRateLimiter)).ToList(),
         };
     }

@@ -9,4 +9,6 @@ public sealed record VmResourcesSnapshot(
     LoggerResource? Logger,
     MetricsResource? Metrics,
     SerialResource? Serial,
-    IReadOnlyList<NetworkInterfaceResource> NetworkInterfaces);
+    IReadOnlyList<NetworkInterfaceResource> NetworkInterfaces,
+    VsockResource? Vsock = null,
+    Ember.Devices.RateLimiting.RateLimiterSettings? EntropyRateLimiter = null);

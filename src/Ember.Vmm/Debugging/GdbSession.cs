@@ -304,7 +304,8 @@ internal sealed class GdbSession
         var state = _target.ReadRegisters(_generalVcpu);
         if (state is null)
             return ErrorGeneral;
-        layout.Write(state, (int)number, bytes);
+        if (!layout.Write(state, (int)number, bytes))
+            return ErrorGeneral;
         return _target.WriteRegisters(_generalVcpu, state) ? "OK" : ErrorGeneral;
     }
 

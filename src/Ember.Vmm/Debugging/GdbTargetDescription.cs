@@ -6,7 +6,8 @@ namespace Ember.Vmm.Debugging;
 /// The target description GDB reads with <c>qXfer:features:read:target.xml</c> (GDB manual, "Target Descriptions"
 /// and "i386 Features"): the architecture and one feature per register group, written from
 /// <see cref="X86RegisterLayout"/> so the g packet and the description always agree. Types that are not GDB's
-/// predefined ones (the eflags and mxcsr bit fields, the 128-bit vector union) are declared in the feature that uses them.
+/// predefined ones (the eflags, mxcsr, CR0, CR4 and EFER bit fields, the 128-bit vector union) are declared in the
+/// feature that uses them.
 /// </summary>
 internal static class GdbTargetDescription
 {
@@ -24,6 +25,8 @@ internal static class GdbTargetDescription
                 xml.Append(EflagsType);
             if (feature == X86RegisterLayout.SseFeature)
                 xml.Append(VectorTypes).Append(MxcsrType);
+            foreach (var register in layout.Registers.Where(r => r.Feature == feature && ControlBits.ContainsKey(r.Name)))
+                xml.Append(Flags(register.Type, register.Bytes, ControlBits[register.Name]));
             foreach (var register in layout.Registers.Where(r => r.Feature == feature))
             {
                 xml.Append("    <reg name=\"").Append(register.Name).Append("\" bitsize=\"").Append(register.Bits)
@@ -39,14 +42,30 @@ internal static class GdbTargetDescription
     }
 
     /// <summary>EFLAGS bits (Intel SDM vol. 1, §3.4.3).</summary>
-    private static readonly string EflagsType = Flags("i386_eflags",
+    private static readonly string EflagsType = Flags("i386_eflags", 4,
         ("CF", 0), ("PF", 2), ("AF", 4), ("ZF", 6), ("SF", 7), ("TF", 8), ("IF", 9), ("DF", 10), ("OF", 11),
         ("NT", 14), ("RF", 16), ("VM", 17), ("AC", 18), ("VIF", 19), ("VIP", 20), ("ID", 21));
 
     /// <summary>MXCSR bits (Intel SDM vol. 1, §10.2.3).</summary>
-    private static readonly string MxcsrType = Flags("i386_mxcsr",
+    private static readonly string MxcsrType = Flags("i386_mxcsr", 4,
         ("IE", 0), ("DE", 1), ("ZE", 2), ("OE", 3), ("UE", 4), ("PE", 5), ("DAZ", 6), ("IM", 7), ("DM", 8),
         ("ZM", 9), ("OM", 10), ("UM", 11), ("PM", 12), ("FZ", 15));
+
+    /// <summary>
+    /// The flag bits of the control registers and EFER GDB shows by name (Intel SDM vol. 3, §2.5 and §2.2.1; AMD APM
+    /// vol. 2, §3.1.7 for EFER's AMD-only bits).
+    /// </summary>
+    private static readonly Dictionary<string, (string Name, int Bit)[]> ControlBits = new()
+    {
+        ["cr0"] = [("PE", 0), ("MP", 1), ("EM", 2), ("TS", 3), ("ET", 4), ("NE", 5), ("WP", 16), ("AM", 18), ("NW", 29), ("CD", 30), ("PG", 31)],
+        ["cr4"] =
+        [
+            ("VME", 0), ("PVI", 1), ("TSD", 2), ("DE", 3), ("PSE", 4), ("PAE", 5), ("MCE", 6), ("PGE", 7), ("PCE", 8),
+            ("OSFXSR", 9), ("OSXMMEXCPT", 10), ("UMIP", 11), ("LA57", 12), ("VMXE", 13), ("SMXE", 14), ("FSGSBASE", 16),
+            ("PCIDE", 17), ("OSXSAVE", 18), ("SMEP", 20), ("SMAP", 21), ("PKE", 22),
+        ],
+        ["efer"] = [("SCE", 0), ("LME", 8), ("LMA", 10), ("NXE", 11), ("SVME", 12), ("LMSLE", 13), ("FFXSR", 14), ("TCE", 15)],
+    };
 
     private const string VectorTypes =
         "    <vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>\n" +
@@ -65,10 +84,11 @@ internal static class GdbTargetDescription
         "      <field name=\"uint128\" type=\"uint128\"/>\n" +
         "    </union>\n";
 
-    private static string Flags(string id, params (string Name, int Bit)[] bits)
+    /// <summary>A flags type <paramref name="size"/> bytes wide (the register's width), one single-bit field per entry.</summary>
+    private static string Flags(string id, int size, params (string Name, int Bit)[] bits)
     {
         var xml = new StringBuilder();
-        xml.Append("    <flags id=\"").Append(id).Append("\" size=\"4\">\n");
+        xml.Append("    <flags id=\"").Append(id).Append("\" size=\"").Append(size).Append("\">\n");
         foreach (var (name, bit) in bits)
             xml.Append("      <field name=\"").Append(name).Append("\" start=\"").Append(bit).Append("\" end=\"").Append(bit).Append("\"/>\n");
         xml.Append("    </flags>\n");

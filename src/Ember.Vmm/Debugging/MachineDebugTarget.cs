@@ -27,6 +27,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     private const uint DebugExceptionVector = 1;
     private const uint BreakpointVector = 3;
     private const ulong Dr6SingleStep = 1 << 14;
+    private const uint MsrKernelGsBase = 0xC000_0102;  // IA32_KERNEL_GS_BASE (Intel SDM vol. 4, table 2-2)
 
     private readonly IReadOnlyList<VcpuRunner> _runners;
     private readonly VcpuPauseGate _gate;
@@ -158,22 +159,39 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
         }
     }
 
-    public X86RegisterState? ReadRegisters(int vcpu) => RunOn(vcpu, cpu => new X86RegisterState
+    public X86RegisterState? ReadRegisters(int vcpu) => RunOn(vcpu, cpu =>
     {
-        General = cpu.GetRegisters(),
-        Special = cpu.GetSpecialRegisters(),
-        Fpu = cpu.GetFpu(),
+        Span<MsrEntry> kernelGsBase = [new(MsrKernelGsBase, 0)];
+        return new X86RegisterState
+        {
+            General = cpu.GetRegisters(),
+            Special = cpu.GetSpecialRegisters(),
+            Fpu = cpu.GetFpu(),
+            KernelGsBase = cpu.GetMsrs(kernelGsBase) == 1 ? kernelGsBase[0].Data : 0,
+        };
     }, null);
 
-    /// <summary>Sets only the register groups that changed, so a G packet that rewrites everything disturbs no state it did not mean to.</summary>
+    /// <summary>
+    /// Sets only the register groups that changed, so a G packet that rewrites everything disturbs no state it did not
+    /// mean to. The special registers go first: they are what KVM refuses (KVM_SET_SREGS checks CR0, CR4 and EFER
+    /// against each other), and a refusal then leaves the vCPU as it was.
+    /// </summary>
     public bool WriteRegisters(int vcpu, X86RegisterState state) => RunOn(vcpu, cpu =>
     {
-        var general = cpu.GetRegisters();
-        if (!SameBytes(general, state.General))
-            cpu.SetRegisters(state.General);
         var special = cpu.GetSpecialRegisters();
         if (!SameBytes(special, state.Special))
             cpu.SetSpecialRegisters(state.Special);
+        Span<MsrEntry> kernelGsBase = [new(MsrKernelGsBase, 0)];
+        ulong shown = cpu.GetMsrs(kernelGsBase) == 1 ? kernelGsBase[0].Data : 0;  // as ReadRegisters showed it
+        if (state.KernelGsBase != shown)
+        {
+            kernelGsBase[0].Data = state.KernelGsBase;
+            if (cpu.SetMsrs(kernelGsBase) != 1)
+                return false;
+        }
+        var general = cpu.GetRegisters();
+        if (!SameBytes(general, state.General))
+            cpu.SetRegisters(state.General);
         var fpu = cpu.GetFpu();
         if (!SameBytes(fpu, state.Fpu))
             cpu.SetFpu(state.Fpu);

@@ -13,4 +13,9 @@ internal enum X86Register
     Xmm8, Xmm9, Xmm10, Xmm11, Xmm12, Xmm13, Xmm14, Xmm15,
     Mxcsr,
     FsBase, GsBase,
+
+    /// <summary>IA32_KERNEL_GS_BASE (MSR 0xC0000102): the GS base <c>swapgs</c> exchanges with the current one.</summary>
+    KernelGsBase,
+
+    Cr0, Cr2, Cr3, Cr4, Cr8, Efer,
 }

@@ -6,7 +6,8 @@ namespace Ember.Vmm.Debugging;
 /// GDB's view of the x86 registers for one architecture: the order and widths of the g/G packet and the p/P
 /// numbers, and how each maps onto KVM's regs, sregs and FPU state. The target description XML is generated
 /// from the same table (<see cref="GdbTargetDescription"/>), so the two cannot disagree. Register names, types
-/// and features follow GDB's i386 feature set (GDB manual, "i386 Features").
+/// and features follow GDB's i386 feature set (GDB manual, "i386 Features"); the control registers, EFER and
+/// IA32_KERNEL_GS_BASE, which that set has no feature for, are a feature of Ember's own (<see cref="SystemFeature"/>).
 /// </summary>
 internal sealed class X86RegisterLayout
 {
@@ -14,8 +15,18 @@ internal sealed class X86RegisterLayout
     public const string SseFeature = "org.gnu.gdb.i386.sse";
     public const string SegmentsFeature = "org.gnu.gdb.i386.segments";
 
+    /// <summary>
+    /// Control registers and EFER (and amd64's k_gs_base). GDB takes registers of a feature it does not know as they are
+    /// described (name, size, type: GDB manual, "Target Description Format"), so the name is ours, not GDB's. No group is
+    /// given: GDB's i386 code decides register groups itself and ignores one, so <c>info registers</c> lists them.
+    /// </summary>
+    public const string SystemFeature = "org.ember.gdb.x86.sys";
+
     private const ulong RflagsReserved1 = 0x2;
     private const ulong Cr0ProtectionEnable = 0x1;
+
+    /// <summary>CR8 is the task-priority class, bits 0-3; the rest is reserved (Intel SDM vol. 3, §2.5).</summary>
+    private const ulong Cr8Mask = 0xF;
 
     private readonly int[] _offsets;
 
@@ -58,6 +69,8 @@ internal sealed class X86RegisterLayout
         .. Sse(16),
         new GdbRegisterDefinition(X86Register.FsBase, "fs_base", 64, "int", SegmentsFeature),
         new GdbRegisterDefinition(X86Register.GsBase, "gs_base", 64, "int", SegmentsFeature),
+        .. SystemRegisters(64),
+        new GdbRegisterDefinition(X86Register.KernelGsBase, "k_gs_base", 64, "int", SystemFeature),
     ]);
 
     public static readonly X86RegisterLayout I386 = new(GdbArchitecture.I386,
@@ -70,6 +83,7 @@ internal sealed class X86RegisterLayout
             (X86Register.Rip, "eip", "code_ptr"),
         ], 32),
         .. Sse(8),
+        .. SystemRegisters(32),
     ]);
 
     /// <summary>The core feature: the general registers as given, then eflags, the segment selectors and the x87 registers.</summary>
@@ -95,6 +109,24 @@ internal sealed class X86RegisterLayout
         yield return new GdbRegisterDefinition(X86Register.Mxcsr, "mxcsr", 32, "i386_mxcsr", SseFeature, "vector");
     }
 
+    /// <summary>
+    /// The control registers, as wide as the mode makes them (CR8 exists in 64-bit mode only), and the 64-bit EFER MSR. Their types
+    /// (<see cref="GdbTargetDescription"/>) show CR0, CR4 and EFER as their flag bits.
+    /// </summary>
+    private static IEnumerable<GdbRegisterDefinition> SystemRegisters(int width)
+    {
+        yield return new GdbRegisterDefinition(X86Register.Cr0, "cr0", width, ControlFlagsType("cr0", width), SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Cr2, "cr2", width, "int", SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Cr3, "cr3", width, "int", SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Cr4, "cr4", width, ControlFlagsType("cr4", width), SystemFeature);
+        if (width == 64)
+            yield return new GdbRegisterDefinition(X86Register.Cr8, "cr8", width, "int", SystemFeature);
+        yield return new GdbRegisterDefinition(X86Register.Efer, "efer", 64, ControlFlagsType("efer", 64), SystemFeature);
+    }
+
+    /// <summary>The id of the flags type declared for <paramref name="register"/> at <paramref name="width"/> bits.</summary>
+    public static string ControlFlagsType(string register, int width) => $"x86_{register}_{width}";
+
     /// <summary>Where register <paramref name="number"/> starts in a g packet's bytes.</summary>
     public int OffsetOf(int number) => _offsets[number];
 
@@ -107,26 +139,28 @@ internal sealed class X86RegisterLayout
         return bytes;
     }
 
-    /// <summary>Applies a whole G packet's bytes; false (nothing changed) unless exactly <see cref="TotalBytes"/> long.</summary>
+    /// <summary>
+    /// Applies a whole G packet's bytes; false unless exactly <see cref="TotalBytes"/> long and every register took
+    /// its value (see <see cref="Write"/>), and then <paramref name="state"/> is not to be used.
+    /// </summary>
     public bool Unpack(X86RegisterState state, ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length != TotalBytes)
             return false;
         for (int i = 0; i < Registers.Count; i++)
-            Write(state, i, bytes.Slice(_offsets[i], Registers[i].Bytes));
+        {
+            if (!Write(state, i, bytes.Slice(_offsets[i], Registers[i].Bytes)))
+                return false;
+        }
         return true;
     }
 
     /// <summary>Register <paramref name="number"/>'s bytes, little-endian, into <paramref name="destination"/> (exactly its width).</summary>
     public void Read(X86RegisterState state, int number, Span<byte> destination)
     {
-        var definition = Registers[number];
-        var register = definition.Register;
+        var register = Registers[number].Register;
         switch (register)
         {
-            case >= X86Register.Rax and <= X86Register.Rip:
-                WriteInteger(destination, GeneralValue(ref state.General, register));
-                break;
             case X86Register.Eflags:
                 WriteInteger(destination, state.General.Rflags);
                 break;
@@ -134,19 +168,16 @@ internal sealed class X86RegisterLayout
                 WriteInteger(destination, SegmentOf(ref state.Special, register).Selector);
                 break;
             case >= X86Register.St0 and <= X86Register.St7:
-                FpuBytes(ref state.Fpu).Slice((register - X86Register.St0) * 16, 10).CopyTo(destination);
+                StackRegister(ref state.Fpu, register).CopyTo(destination);
                 break;
             case >= X86Register.Xmm0 and <= X86Register.Xmm15:
-                XmmBytes(ref state.Fpu).Slice((register - X86Register.Xmm0) * 16, 16).CopyTo(destination);
+                Xmm(ref state.Fpu, register).CopyTo(destination);
                 break;
-            case X86Register.FsBase:
-                WriteInteger(destination, state.Special.Fs.Base);
-                break;
-            case X86Register.GsBase:
-                WriteInteger(destination, state.Special.Gs.Base);
+            case >= X86Register.Fctrl and <= X86Register.Fop or X86Register.Mxcsr:
+                WriteInteger(destination, FpuControlValue(ref state.Fpu, register));
                 break;
             default:
-                WriteInteger(destination, FpuControlValue(ref state.Fpu, register));
+                WriteInteger(destination, IntegerField(state, register));
                 break;
         }
     }
@@ -154,19 +185,17 @@ internal sealed class X86RegisterLayout
     /// <summary>
     /// Sets register <paramref name="number"/> from its little-endian bytes. A narrower register (i386's eax)
     /// changes only the low bits. Segment selectors change only in real mode (base = selector × 16): elsewhere a
-    /// selector means a descriptor the debugger has not given, so a changed value is ignored.
+    /// selector means a descriptor the debugger has not given, so a changed value is ignored. False (nothing changed)
+    /// for a value the register cannot hold and KVM would drop without saying so (CR8's reserved bits); what KVM
+    /// refuses itself (a CR0 without paging in long mode, say) fails when the state is set.
     /// </summary>
-    public void Write(X86RegisterState state, int number, ReadOnlySpan<byte> source)
+    public bool Write(X86RegisterState state, int number, ReadOnlySpan<byte> source)
     {
         var register = Registers[number].Register;
         ulong value = source.Length <= 8 ? ReadInteger(source) : 0;
         ulong mask = source.Length >= 8 ? ulong.MaxValue : (1UL << (source.Length * 8)) - 1;
         switch (register)
         {
-            case >= X86Register.Rax and <= X86Register.Rip:
-                ref ulong general = ref GeneralRef(ref state.General, register);
-                general = (general & ~mask) | (value & mask);
-                break;
             case X86Register.Eflags:
                 state.General.Rflags = (state.General.Rflags & ~0xFFFF_FFFFUL) | (uint)value | RflagsReserved1;
                 break;
@@ -179,46 +208,56 @@ internal sealed class X86RegisterLayout
                 }
                 break;
             case >= X86Register.St0 and <= X86Register.St7:
-                source[..10].CopyTo(FpuBytes(ref state.Fpu).Slice((register - X86Register.St0) * 16, 10));
+                source[..10].CopyTo(StackRegister(ref state.Fpu, register));
                 break;
             case >= X86Register.Xmm0 and <= X86Register.Xmm15:
-                source[..16].CopyTo(XmmBytes(ref state.Fpu).Slice((register - X86Register.Xmm0) * 16, 16));
+                source[..16].CopyTo(Xmm(ref state.Fpu, register));
                 break;
-            case X86Register.FsBase:
-                state.Special.Fs.Base = value;
-                break;
-            case X86Register.GsBase:
-                state.Special.Gs.Base = value;
-                break;
-            default:
+            case >= X86Register.Fctrl and <= X86Register.Fop or X86Register.Mxcsr:
                 SetFpuControl(ref state.Fpu, register, (uint)value);
                 break;
+            case X86Register.Cr8 when (value & ~Cr8Mask) != 0:
+                return false;
+            default:
+                ref ulong field = ref IntegerField(state, register);
+                field = (field & ~mask) | (value & mask);
+                break;
         }
+        return true;
     }
 
-    private static ulong GeneralValue(ref Kvm.Registers registers, X86Register register) => GeneralRef(ref registers, register);
-
-    private static ref ulong GeneralRef(ref Kvm.Registers r, X86Register register)
+    /// <summary>The registers GDB sees as one plain integer: where each is kept in the state KVM gives.</summary>
+    private static ref ulong IntegerField(X86RegisterState state, X86Register register)
     {
         switch (register)
         {
-            case X86Register.Rax: return ref r.Rax;
-            case X86Register.Rbx: return ref r.Rbx;
-            case X86Register.Rcx: return ref r.Rcx;
-            case X86Register.Rdx: return ref r.Rdx;
-            case X86Register.Rsi: return ref r.Rsi;
-            case X86Register.Rdi: return ref r.Rdi;
-            case X86Register.Rbp: return ref r.Rbp;
-            case X86Register.Rsp: return ref r.Rsp;
-            case X86Register.R8: return ref r.R8;
-            case X86Register.R9: return ref r.R9;
-            case X86Register.R10: return ref r.R10;
-            case X86Register.R11: return ref r.R11;
-            case X86Register.R12: return ref r.R12;
-            case X86Register.R13: return ref r.R13;
-            case X86Register.R14: return ref r.R14;
-            case X86Register.R15: return ref r.R15;
-            default: return ref r.Rip;
+            case X86Register.Rax: return ref state.General.Rax;
+            case X86Register.Rbx: return ref state.General.Rbx;
+            case X86Register.Rcx: return ref state.General.Rcx;
+            case X86Register.Rdx: return ref state.General.Rdx;
+            case X86Register.Rsi: return ref state.General.Rsi;
+            case X86Register.Rdi: return ref state.General.Rdi;
+            case X86Register.Rbp: return ref state.General.Rbp;
+            case X86Register.Rsp: return ref state.General.Rsp;
+            case X86Register.R8: return ref state.General.R8;
+            case X86Register.R9: return ref state.General.R9;
+            case X86Register.R10: return ref state.General.R10;
+            case X86Register.R11: return ref state.General.R11;
+            case X86Register.R12: return ref state.General.R12;
+            case X86Register.R13: return ref state.General.R13;
+            case X86Register.R14: return ref state.General.R14;
+            case X86Register.R15: return ref state.General.R15;
+            case X86Register.Rip: return ref state.General.Rip;
+            case X86Register.FsBase: return ref state.Special.Fs.Base;
+            case X86Register.GsBase: return ref state.Special.Gs.Base;
+            case X86Register.KernelGsBase: return ref state.KernelGsBase;
+            case X86Register.Cr0: return ref state.Special.Cr0;
+            case X86Register.Cr2: return ref state.Special.Cr2;
+            case X86Register.Cr3: return ref state.Special.Cr3;
+            case X86Register.Cr4: return ref state.Special.Cr4;
+            case X86Register.Cr8: return ref state.Special.Cr8;
+            case X86Register.Efer: return ref state.Special.Efer;
+            default: throw new ArgumentOutOfRangeException(nameof(register), register, "not an integer register");
         }
     }
 
@@ -235,9 +274,11 @@ internal sealed class X86RegisterLayout
         }
     }
 
-    private static Span<byte> FpuBytes(ref Kvm.FpuState fpu) => fpu.StackRegisterBytes;
+    /// <summary>ST(i): the 80-bit value at the start of its 16-byte FXSAVE slot.</summary>
+    private static Span<byte> StackRegister(ref Kvm.FpuState fpu, X86Register register) =>
+        fpu.StackRegisterBytes.Slice((register - X86Register.St0) * 16, 10);
 
-    private static Span<byte> XmmBytes(ref Kvm.FpuState fpu) => fpu.XmmBytes;
+    private static Span<byte> Xmm(ref Kvm.FpuState fpu, X86Register register) => fpu.XmmBytes.Slice((register - X86Register.Xmm0) * 16, 16);
 
     /// <summary>
     /// fctrl..fop from FXSAVE's fields. KVM's last_ip and last_dp are FXSAVE's 64-bit FIP and FDP; in the 32-bit
@@ -247,7 +288,7 @@ internal sealed class X86RegisterLayout
     {
         X86Register.Fctrl => fpu.Fcw,
         X86Register.Fstat => fpu.Fsw,
-        X86Register.Ftag => X87TagWord.ToFull(fpu.Ftwx, fpu.Fsw, FpuBytes(ref fpu)),
+        X86Register.Ftag => X87TagWord.ToFull(fpu.Ftwx, fpu.Fsw, fpu.StackRegisterBytes),
         X86Register.Fiseg => (fpu.LastIp >> 32) & 0xFFFF,
         X86Register.Fioff => fpu.LastIp & 0xFFFF_FFFF,
         X86Register.Foseg => (fpu.LastDp >> 32) & 0xFFFF,

@@ -25,6 +25,16 @@ public static class GuestInitScript
     /// </summary>
     public const ulong BootTimerAddress = 0xC000_0000;
 
+    /// <summary>
+    /// The session leader that runs the command ($1) in its own shell, then waits until the console has
+    /// sent everything before it exits. When a session leader exits, Linux hangs up its controlling
+    /// terminal and the serial driver discards what it has not sent yet, so without the wait the last lines
+    /// of a command's output could be lost (seen with two vCPUs). busybox stty applies its settings with
+    /// TCSETSW, which waits for the output to drain; reapplying the current ones changes nothing else.
+    /// </summary>
+    internal const string CommandSession =
+        "sh -c \"$1\"; ember_status=$?; stty \"$(stty -g 2>/dev/null)\" 2>/dev/null; exit $ember_status";
+
     /// <summary>Where the modules go in the guest: the directory modprobe and `uname -r` agree on.</summary>
     public const string ModulesRoot = "lib/modules";
 
@@ -122,7 +132,7 @@ public static class GuestInitScript
         Line("\tember_script=$(echo \"$ember_cmd\" | base64 -d)");
         Line("\tif [ -n \"$ember_script\" ]; then");
         Line("\t\t# A session with the console as controlling terminal, so ^C and full-screen programs work.");
-        Line("\t\tsetsid cttyhack sh -c \"$ember_script\"");
+        Line($"\t\tsetsid cttyhack sh -c '{CommandSession}' ember-command \"$ember_script\"");
         Line($"\t\techo \"{ExitMarkerPrefix}$?\"");
         Line("\telse");
         Line($"\t\techo \"ember-init: {GuestCommand.ParameterName}=$ember_cmd does not decode to a command\"");

@@ -58,6 +58,9 @@ public sealed record MachineConfig
     /// <summary>A virtio-rng device fed from the host's random number generator.</summary>
     public bool EntropyDevice { get; init; }
 
+    /// <summary>With <see cref="EntropyDevice"/>: Firecracker's rate_limiter on it (bytes delivered, requests); null limits nothing.</summary>
+    public Ember.Devices.RateLimiting.RateLimiterSettings? EntropyRateLimiter { get; init; }
+
     /// <summary>A virtio-vsock device, or null for none.</summary>
     public VsockConfig? Vsock { get; init; }
 

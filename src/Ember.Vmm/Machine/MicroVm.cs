@@ -48,6 +48,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
     private readonly List<VcpuMemoryView> _vcpuMemory = [];
     private readonly List<EventFd> _ioEvents = [];
     private readonly ILogger _logger;
+    private readonly Diagnostics.GuestTriggeredLogs _guestLogs;
     private readonly ManualResetEventSlim _stopped = new();
     private readonly object _haltLock = new();
     private readonly List<Thread> _vcpuThreads = [];
@@ -67,6 +68,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
         if (config.CoverEmulatorGaps ?? Host.KvmHostReport.DetectFlavour("/sys/module") == Host.KvmFlavour.SoftwarePvm)
             EmulatorGaps = new EmulatorGapCover();
         _logger = loggerFactory.CreateLogger("Ember.Vmm");
+        _guestLogs = new Diagnostics.GuestTriggeredLogs(_logger);
         _kvm = KvmSystem.Open();
         try
         {
@@ -87,7 +89,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
             _interrupts.RegisterDevices(Pio, Mmio);
             _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
             Pci = new PciTopology(Pio, Mmio);
-            Virtio = new VirtioPciDevices(config, _vm, _memory, _interrupts, Pci, _logger);
+            Virtio = new VirtioPciDevices(config, _vm, _memory, _interrupts, Pci, _logger, _guestLogs);
             Metrics = new MachineMetrics(config.Name, () => [.. _runners.Select(r => r.Exits)], Virtio);
             WireDeviceEvents();
             if (config.TestDevices)
@@ -293,7 +295,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
             VcpuInitializer.ConfigureMsrs(vcpu);
             VcpuInitializer.ConfigureFpu(vcpu);
             _interrupts.ConfigureVcpu(vcpu);
-            _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger, _pauseGate, EmulatorGaps));
+            _runners.Add(new VcpuRunner(vcpu, Pio, Mmio, _interrupts, _memory, this, _logger, _pauseGate, EmulatorGaps, _guestLogs));
             _vcpuMemory.Add(new VcpuMemoryView(_runners[^1], _memory, () => State, WakeHalted, hasSregs2));
         }
         VirtualCpu.PrepareKickSignal();
@@ -515,6 +517,8 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
         _timers.Dispose();
         Metrics?.Dispose();
         Virtio?.Dispose();
+        // What the rate limits held back of the guest's lines, now that the vCPUs and device I/O have stopped.
+        _guestLogs?.Flush();
         _interrupts?.Dispose();
         foreach (var vcpu in _vcpus)
             vcpu.Dispose();

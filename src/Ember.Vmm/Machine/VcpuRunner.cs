@@ -4,6 +4,7 @@ using Ember.Devices.Bus;
 using Ember.Kvm;
 using Ember.Memory;
 using Ember.Vmm.Cpu;
+using Ember.Vmm.Diagnostics;
 using Ember.Vmm.Interrupts;
 using Microsoft.Extensions.Logging;
 
@@ -23,8 +24,11 @@ internal sealed class VcpuRunner(
     IMachineLifecycle lifecycle,
     ILogger logger,
     VcpuPauseGate pauseGate,
-    EmulatorGapCover? gapCover = null)
+    EmulatorGapCover? gapCover = null,
+    GuestTriggeredLogs? logs = null)
 {
+    // Every line the guest can cause goes through a rate limit shared by the machine's vCPUs.
+    private readonly GuestTriggeredLogs _logs = logs ?? new GuestTriggeredLogs(logger);
     private const int InstructionBytesShown = 16;
     private readonly ConcurrentQueue<(Action<VirtualCpu> Run, Action Cancel)> _pausedWork = new();
     private long _deviceErrors;
@@ -220,7 +224,7 @@ internal sealed class VcpuRunner(
         int size = io.Size;
         if (size is not (1 or 2 or 4) || io.Data.Length != size * (int)io.Count)
         {
-            Interlocked.Increment(ref _unclaimedAccesses);
+            Unclaimed(io.Direction == IoDirection.Out, size, "port", io.Port);
             return;
         }
         try
@@ -230,12 +234,12 @@ internal sealed class VcpuRunner(
                 var chunk = io.Data.Slice(i * size, size);
                 bool claimed = io.Direction == IoDirection.Out ? pioBus.Write(io.Port, chunk) : pioBus.Read(io.Port, chunk);
                 if (!claimed)
-                    Interlocked.Increment(ref _unclaimedAccesses);
+                    Unclaimed(io.Direction == IoDirection.Out, size, "port", io.Port);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            DeviceFailed(e, $"port 0x{io.Port:x}");
+            DeviceFailed(e, "port", io.Port);
         }
     }
 
@@ -245,19 +249,28 @@ internal sealed class VcpuRunner(
         {
             bool claimed = mmio.IsWrite ? mmioBus.Write(mmio.Address, mmio.Data) : mmioBus.Read(mmio.Address, mmio.Data);
             if (!claimed)
-                Interlocked.Increment(ref _unclaimedAccesses);
+                Unclaimed(mmio.IsWrite, mmio.Data.Length, "MMIO", mmio.Address);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            DeviceFailed(e, $"MMIO 0x{mmio.Address:x}");
+            DeviceFailed(e, "MMIO", mmio.Address);
         }
     }
 
-    private void DeviceFailed(Exception e, string where)
+    /// <summary>An access no device took: counted always, logged (at Debug) within the rate limit. Allocates nothing unless it logs.</summary>
+    private void Unclaimed(bool write, int size, string space, ulong address)
     {
-        // A device must never throw on guest input; if one does, the guest keeps running and we say so once per error.
+        Interlocked.Increment(ref _unclaimedAccesses);
+        if (_logs.UnclaimedAccess.TryBegin())
+            VmmLog.UnclaimedAccess(logger, write ? "write" : "read", size, space, address);
+    }
+
+    private void DeviceFailed(Exception e, string space, ulong address)
+    {
+        // A device must never throw on guest input; if one does, the guest keeps running and we say so, within the rate limit.
         Interlocked.Increment(ref _deviceErrors);
-        logger.LogError(e, "device at {Where} failed on a guest access", where);
+        if (_logs.DeviceFailure.TryBegin())
+            VmmLog.DeviceFailed(logger, e, space, address);
     }
 
     /// <summary>A software KVM's emulator failed: let the host-quirk component finish the instruction if it can.</summary>

@@ -1,7 +1,7 @@
 using Ember.Devices.Virtio;
 using Ember.Kvm;
 using Ember.Sys;
-using Microsoft.Extensions.Logging;
+using Ember.Vmm.Diagnostics;
 
 namespace Ember.Vmm.Virtio;
 
@@ -13,6 +13,8 @@ namespace Ember.Vmm.Virtio;
 /// with datamatch = the queue index, exactly what a virtio-pci driver writes there (virtio 1.2 §4.1.5.2: a 16-bit
 /// queue index, each queue at its own address); another write exits and reaches the transport's notify region,
 /// which serves it as before. Where KVM refuses even that, the doorbell is not attached and every write exits.
+/// The guest chooses the addresses (it places the BAR) and how often queues are enabled, so the refusal's log
+/// line is rate-limited.
 /// </summary>
 internal sealed class IoEventDoorbells : IQueueDoorbells
 {
@@ -21,14 +23,14 @@ internal sealed class IoEventDoorbells : IQueueDoorbells
 
     private readonly VirtualMachine _vm;
     private readonly EventLoop _io;
-    private readonly ILogger _logger;
+    private readonly RateLimitedLogger _refusals;
 
     /// <param name="anyLength">Zero-length (any write) ioeventfds; false for the 2-byte datamatch fallback; null decides by KVM_CAP_IOEVENTFD_ANY_LENGTH.</param>
-    public IoEventDoorbells(VirtualMachine vm, EventLoop io, ILogger logger, bool? anyLength = null)
+    public IoEventDoorbells(VirtualMachine vm, EventLoop io, RateLimitedLogger refusals, bool? anyLength = null)
     {
         _vm = vm;
         _io = io;
-        _logger = logger;
+        _refusals = refusals;
         MatchesAnyLength = anyLength ?? vm.HasCapability(KvmCapability.IoEventFdAnyLength);
     }
 
@@ -48,7 +50,8 @@ internal sealed class IoEventDoorbells : IQueueDoorbells
         }
         catch (KvmException e)
         {
-            _logger.LogDebug("no ioeventfd at 0x{Address:x}: {Error}", address, e.Message);
+            if (_refusals.TryBegin())
+                VmmLog.NoIoEventFd(_refusals.Logger, address, e.Message);
             eventFd.Dispose();
             return null;
         }

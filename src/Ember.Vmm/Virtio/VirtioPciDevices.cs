@@ -3,12 +3,14 @@ using Ember.Devices.Virtio;
 using Ember.Devices.Virtio.Block;
 using Ember.Devices.Virtio.Entropy;
 using Ember.Devices.Virtio.Net;
+using Ember.Devices.Virtio.Queues;
 using Ember.Devices.Virtio.Socket;
 using Ember.Devices.Virtio.Transport;
 using Ember.Kvm;
 using Ember.Memory;
 using Ember.Sys;
 using Ember.Vmm.Devices;
+using Ember.Vmm.Diagnostics;
 using Ember.Vmm.Interrupts;
 using Ember.Vmm.Machine;
 using Microsoft.Extensions.Logging;
@@ -36,11 +38,12 @@ public sealed class VirtioPciDevices : IDisposable
     private readonly Dictionary<string, (DriveConfig Drive, VirtioBlock Device)> _disks = new(StringComparer.Ordinal);
     private readonly object _swapLock = new();
 
-    internal VirtioPciDevices(MachineConfig config, VirtualMachine vm, IGuestMemory memory, IInterruptController interrupts, PciTopology pci, ILogger logger)
+    internal VirtioPciDevices(MachineConfig config, VirtualMachine vm, IGuestMemory memory, IInterruptController interrupts, PciTopology pci, ILogger logger, GuestTriggeredLogs? logs = null)
     {
+        logs ??= new GuestTriggeredLogs(logger);
         try
         {
-            var doorbells = new IoEventDoorbells(vm, _io, logger, config.AnyLengthDoorbells);
+            var doorbells = new IoEventDoorbells(vm, _io, logs.NoIoEventFd, config.AnyLengthDoorbells);
             DoorbellsMatchAnyLength = doorbells.MatchesAnyLength;
             foreach (var drive in config.Drives)
             {
@@ -58,7 +61,13 @@ public sealed class VirtioPciDevices : IDisposable
                 Add(block, $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors, {block.QueueCount} queues)");
             }
             if (config.EntropyDevice)
-                Add(new VirtioEntropy(), "virtio-rng");
+            {
+                var entropy = new VirtioEntropy(limiter: new RateLimiter(config.EntropyRateLimiter));
+                var retry = new LoopTimer(_io, entropy.RetryThrottled);
+                _retryTimers.Add(retry);
+                entropy.UseRetryTimer(retry);
+                Add(entropy, "virtio-rng");
+            }
             if (config.Vsock is { } vsock)
                 Add(CreateVsock(vsock), $"virtio-vsock (guest CID {vsock.GuestCid}, {vsock.UdsPath})");
             foreach (var network in config.NetworkInterfaces)
@@ -85,7 +94,11 @@ public sealed class VirtioPciDevices : IDisposable
                     var group = interrupts.CreateMsiVectors(count, UnconnectedInterruptLine.Instance);
                     _vectorGroups.Add(group);
                     return group;
-                }, UnconnectedInterruptLine.Instance, doorbells);
+                }, UnconnectedInterruptLine.Instance, doorbells, broken =>
+                {
+                    if (logs.NeedsReset.TryBegin())
+                        VmmLog.DeviceNeedsReset(logger, what, DescribeFault(broken));
+                });
                 var address = pci.Add(function);
                 _functions.Add(function);
                 logger.LogDebug("PCI {Address}: {Device}", address, what);
@@ -208,6 +221,20 @@ public sealed class VirtioPciDevices : IDisposable
     {
         lock (_swapLock)
             return _disks.TryGetValue(driveId, out var disk) ? disk.Device.Limiter : null;
+    }
+
+    /// <summary>Which queue broke and why, for the log line of a device in DEVICE_NEEDS_RESET.</summary>
+    private static string DescribeFault(IVirtioDevice device)
+    {
+        if (device is VirtioQueueDevice queues)
+        {
+            for (int i = 0; i < queues.QueueCount; i++)
+            {
+                if (queues.GetQueueFault(i) is var fault && fault != QueueFault.None)
+                    return $"queue {i}: {fault}";
+            }
+        }
+        return "a queue was malformed";
     }
 
     /// <summary>The vsock device and its listener at uds_path; throws MachineConfigurationException when the path is taken.</summary>

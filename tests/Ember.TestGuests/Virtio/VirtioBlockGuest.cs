@@ -7,11 +7,15 @@ namespace Ember.TestGuests.Virtio;
 /// sets up queue 0 (or the first <see cref="VirtioBlockGuestProgram.QueueCount"/> queues) and runs a
 /// <see cref="VirtioBlockGuestProgram"/>, polling the used ring (no interrupts). It reports on COM1
 /// (<see cref="VirtioBlockGuestReport"/> reads it back), leaves results in guest memory
-/// (<see cref="VirtioBlockGuestLayout.Results"/>) and ends with a <see cref="VirtioBlockGuestOutcome"/> on the
+/// (<see cref="VirtioGuestLayout.Results"/>) and ends with a <see cref="VirtioGuestOutcome"/> on the
 /// debug-exit port. Boot it with the debug-exit device on and at least <see cref="VirtioBlockGuestLayout.MinimumMemory"/> of RAM.
+/// The PCI and virtqueue half of the driver is the one every virtio test guest shares (<see cref="VirtioPciDriverEmitter"/>).
 /// </summary>
 public static class VirtioBlockGuest
 {
+    /// <summary>virtio device type 2: the function is 1AF4:1042.</summary>
+    public const ushort DeviceType = 2;
+
     /// <summary>The multiboot image for <paramref name="program"/>. Throws ArgumentException for a program that cannot be assembled.</summary>
     public static byte[] Build(VirtioBlockGuestProgram program) => MultibootImage.Build(a => Emit(a, program));
 

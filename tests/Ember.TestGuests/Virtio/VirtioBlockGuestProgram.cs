@@ -27,7 +27,7 @@ public sealed record VirtioBlockGuestProgram
 
     /// <summary>
     /// Device feature bits 0–31 the driver accepts besides VERSION_1 (e.g. 1 &lt;&lt; 13 for DISCARD); the guest stops with
-    /// <see cref="VirtioBlockGuestOutcome.FeatureMissing"/> when the device does not offer them all.
+    /// <see cref="VirtioGuestOutcome.FeatureMissing"/> when the device does not offer them all.
     /// </summary>
     public uint DriverFeatures { get; init; }
 
@@ -39,7 +39,7 @@ public sealed record VirtioBlockGuestProgram
 
     /// <summary>
     /// Where BARs get addresses when the guest assigns them (sized, naturally aligned, one after another). A BAR
-    /// left at 0 is assigned here; null makes such a BAR a failure (<see cref="VirtioBlockGuestOutcome.BarUnassigned"/>).
+    /// left at 0 is assigned here; null makes such a BAR a failure (<see cref="VirtioGuestOutcome.BarUnassigned"/>).
     /// </summary>
     public uint? BarAssignmentBase { get; init; }
 

@@ -25,14 +25,14 @@ public sealed partial record VirtioBlockGuestReport
         var steps = new List<VirtioBlockStepReport>();
         foreach (string line in console.Split('\n'))
         {
-            if (DeviceLine().Match(line) is { Success: true } device)
+            if (VirtioGuestFoundLine.TryParse("virtio-blk", line, out var found, out string rest) && CapacityTail().Match(rest) is { Success: true } capacity)
             {
                 report = report with
                 {
-                    Slot = (int)Hex(device.Groups[1].Value),
-                    CommonConfiguration = (uint)Hex(device.Groups[2].Value),
-                    NotifyAddress = (uint)Hex(device.Groups[3].Value),
-                    CapacitySectors = ulong.Parse(device.Groups[4].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                    Slot = found.Slot,
+                    CommonConfiguration = found.CommonConfiguration,
+                    NotifyAddress = found.NotifyAddress,
+                    CapacitySectors = ulong.Parse(capacity.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture),
                 };
             }
             else if (StepLine().Match(line) is { Success: true } step)
@@ -47,7 +47,7 @@ public sealed partial record VirtioBlockGuestReport
                 uint stepIndex = (uint)Hex(fail.Groups[2].Value);
                 report = report with
                 {
-                    Failure = new VirtioBlockGuestFailure((VirtioBlockGuestOutcome)Hex(fail.Groups[1].Value),
+                    Failure = new VirtioBlockGuestFailure((VirtioGuestOutcome)Hex(fail.Groups[1].Value),
                         stepIndex == uint.MaxValue ? null : (int)stepIndex, (uint)Hex(fail.Groups[3].Value), (byte)Hex(fail.Groups[4].Value)),
                 };
             }
@@ -61,8 +61,8 @@ public sealed partial record VirtioBlockGuestReport
 
     private static long Hex(string digits) => long.Parse(digits, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
 
-    [GeneratedRegex("^virtio-blk slot ([0-9a-f]{2}) common ([0-9a-f]{8}) notify ([0-9a-f]{8}) capacity ([0-9a-f]{16})$")]
-    private static partial Regex DeviceLine();
+    [GeneratedRegex("^ capacity ([0-9a-f]{16})$")]
+    private static partial Regex CapacityTail();
 
     [GeneratedRegex("^step ([0-9a-f]{2}) ok(?: sum ([0-9a-f]{8}))?(?: id (.*))?$")]
     private static partial Regex StepLine();

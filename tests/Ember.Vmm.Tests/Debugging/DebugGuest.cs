@@ -17,7 +17,7 @@ namespace Ember.Vmm.Tests.Debugging;
 ///               call compute            (rax = 3 * rdi)
 /// after_call:   result = rax; call compute again
 ///               watched = 7             (one byte)
-/// store_done:   rbx = DefaultExitValue
+/// store_done:   seen_cr2 = cr2; seen_cr8 = cr8 (what a debugger set there, the guest sees); rbx = DefaultExitValue
 /// call_alias:   call compute through its alias, <see cref="ComputeAlias"/>
 /// choose_exit:  write bl to the debug-exit port; halt
 /// compute:      lea rax, [rdi + rdi*2]; ret
@@ -93,6 +93,10 @@ internal sealed class DebugGuest
         a.call(L("compute"));
         a.mov(__byte_ptr[L("watched")], WatchedValue);
         Here("store_done");
+        a.mov(rax, cr2);
+        a.mov(__qword_ptr[L("seen_cr2")], rax);
+        a.mov(rax, cr8);
+        a.mov(__qword_ptr[L("seen_cr8")], rax);
         a.mov(ebx, DefaultExitValue);
         Here("call_alias");
         a.lea(rax, __[L("compute")]);
@@ -115,6 +119,10 @@ internal sealed class DebugGuest
         Here("watched");
         a.db(0);
         a.db(0, 0, 0, 0, 0, 0, 0);
+        Here("seen_cr2");
+        a.dq(0UL);
+        Here("seen_cr8");
+        a.dq(0UL);
 
         using var stream = new MemoryStream();
         var result = a.Assemble(new StreamCodeWriter(stream), Origin, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -169,9 +177,9 @@ internal sealed class DebugGuest
     /// <summary>The symbol file GDB loads: every label, functions for code and objects for data.</summary>
     public byte[] BuildSymbolFile()
     {
-        string[] data = ["counter", "result", "watched"];
+        string[] data = ["counter", "result", "watched", "seen_cr2", "seen_cr8"];
         var symbols = Symbols.OrderBy(s => s.Value).Select(s => new ElfSymbolFile.Symbol(s.Key, s.Value,
-            s.Key switch { "compute" => 5, "counter" or "result" => 8, "watched" => 1, _ => 0 }, !data.Contains(s.Key))).ToList();
+            s.Key switch { "compute" => 5, "counter" or "result" or "seen_cr2" or "seen_cr8" => 8, "watched" => 1, _ => 0 }, !data.Contains(s.Key))).ToList();
         return ElfSymbolFile.Build(Origin, Code, symbols);
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Ember.Vmm.Machine;
 
 namespace Ember.Vmm.Tests.Debugging;
@@ -137,6 +138,45 @@ public sealed class GdbRemoteTests
         Assert.Equal(0u, memory.ReadObject<uint>(new(DebugGuest.NextMappedPhysical + 0xFFC)));
     }
 
+    /// <summary>
+    /// The control registers as KVM_GET_SREGS gives them, once the guest runs on its own page tables: CR3 is their base,
+    /// CR0/CR4/EFER what Ember's long-mode boot set. A write gdb makes to CR2 and CR8 reaches KVM (read back after gdb
+    /// forgets its cache) and the guest (it stores both before it exits); a CR0 without paging in long mode is refused
+    /// by KVM, reported to gdb, and changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task GdbReadsTheControlRegistersAndItsWritesReachTheGuestOrAreRefused()
+    {
+        // Each command with a pattern of what it must print (null: nothing to check).
+        (string Command, string? Prints)[] session =
+        [
+            ("break compute", null),
+            ("continue", Regex.Escape($"Breakpoint 1, {Pc(Guest["compute"])} in compute ()")),
+            ("info registers cr0 cr3 cr4 efer",
+                $@"\ncr0 +0x80000011 +\[ PE ET PG \]\ncr3 +{Hex(DebugGuest.Tables)} .*\ncr4 +0x20 +\[ PAE \]\nefer +0x500 +\[ LME LMA \]\n"),
+            ("print/x $cr3", Regex.Escape($"$1 = {Hex(DebugGuest.Tables)}")),
+            ("print/x $k_gs_base", Regex.Escape("$2 = 0x0")),
+            ("set var $cr2 = 0xdead0000", null),
+            ("set var $cr8 = 5", null),
+            ("set var $cr0 = (long) 0", Regex.Escape("Could not write register \"cr0\"; remote failure reply 'E01'")),  // a flags type: gdb wants the cast
+            ("maintenance flush register-cache", null),
+            ("print/x $cr2", Regex.Escape("$3 = 0xdead0000")),
+            ("print/x $cr8", Regex.Escape("$4 = 0x5")),
+            ("print/x $cr0", Regex.Escape("$5 = 0x80000011")),
+            ("delete", null),
+            ("continue", null),
+        ];
+        using var machine = DebuggedMachine.Start(Guest);
+        var gdb = machine.Gdb([.. session.Select(step => step.Command)]);
+        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        foreach (string pattern in session.Select(step => step.Prints).OfType<string>())
+            Assert.Matches(pattern, gdb.Output);
+        Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
+        Assert.Equal(DebugGuest.DefaultExitValue, exit.DebugExitValue);
+        Assert.Equal(0xDEAD_0000UL, machine.Vm.Memory.ReadObject<ulong>(new(Guest["seen_cr2"])));
+        Assert.Equal(5UL, machine.Vm.Memory.ReadObject<ulong>(new(Guest["seen_cr8"])));
+    }
+
     [Fact]
     public async Task DetachingLeavesNoBreakpointAndTheGuestFinishesWithItsOwnExit()
     {
@@ -218,6 +258,7 @@ public sealed class GdbRemoteTests
             "print $pc",
             "stepi",
             $"x/wx {Hex(Stored)}",
+            "info registers cr0 cr3 cr4 efer",
             "continue");
         var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
         string output = gdb.Output;
@@ -227,6 +268,11 @@ public sealed class GdbRemoteTests
         Has(output, "$2 = 0x12345678");
         Has(output, $"$3 = (void (*)()) {Hex(code + 5)}");
         Has(output, $"{Hex(Stored)}:\t0x12345678");
+        // Multiboot's protected mode as Ember sets it up: PE and ET, no paging, no PAE, no long mode.
+        Assert.Matches(@"\ncr0 +0x11 +\[ PE ET \]", output);
+        Assert.Matches(@"\ncr3 +0x0 +0\n", output);
+        Assert.Matches(@"\ncr4 +0x0 +\[ \]", output);
+        Assert.Matches(@"\nefer +0x0 +\[ \]", output);
         Has(output, $"exited with code 0{Convert.ToString((0x2a << 1) | 1, 8)}]");
         Assert.Equal(0x2a, exit.DebugExitValue);
     }

@@ -106,6 +106,13 @@ public sealed class GdbSessionTests
         Assert.Equal("OK", Send(session, "G" + Convert.ToHexString(bytes).ToLowerInvariant()));
         Assert.Equal(0x42UL, target.Registers[0].General.Rbx);
         Assert.Equal(0xDEADBEEFUL, target.Registers[0].General.Rip);
+        // cr3 (register 61, 0x3d) and cr8 (0x3f) come from the special registers; a cr8 with reserved bits is refused.
+        target.Registers[0].Special.Cr3 = 0x80_0000;
+        Assert.Equal("0000800000000000", Send(session, "p3d"));
+        Assert.Equal("OK", Send(session, "P3f=0500000000000000"));
+        Assert.Equal(5UL, target.Registers[0].Special.Cr8);
+        Assert.Equal(GdbSession.ErrorGeneral, Send(session, "P3f=1000000000000000"));
+        Assert.Equal(5UL, target.Registers[0].Special.Cr8);
     }
 
     [Theory]

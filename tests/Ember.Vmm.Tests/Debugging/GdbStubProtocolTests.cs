@@ -1,3 +1,4 @@
+using Ember.Vmm.Debugging;
 using Ember.Vmm.Machine;
 
 namespace Ember.Vmm.Tests.Debugging;
@@ -28,7 +29,7 @@ public sealed class GdbStubProtocolTests
 
         Assert.Equal("OK", client.Exchange("QStartNoAckMode"));
         client.SendRaw("+");
-        Assert.Equal(552 * 2, client.Exchange("g", acknowledged: false).Length);
+        Assert.Equal(X86RegisterLayout.Amd64.TotalBytes * 2, client.Exchange("g", acknowledged: false).Length);
         Assert.Equal("OK", client.Exchange("D", acknowledged: false));
 
         var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);

@@ -27,6 +27,12 @@ public sealed class X86RegisterLayoutTests
         state.Special.Fs.Base = 0xF5_0000;
         state.Special.Gs.Base = 0x65_0000;
         state.Special.Cr0 = 0x8000_0011;
+        state.Special.Cr2 = 0xFFFF_8000_DEAD_0000;
+        state.Special.Cr3 = 0x80_0000;
+        state.Special.Cr4 = 0x20;
+        state.Special.Cr8 = 0x5;
+        state.Special.Efer = 0x500;
+        state.KernelGsBase = 0xFFFF_8880_0001_0000;
         state.Fpu.Fcw = 0x37F;
         state.Fpu.Fsw = 3 << 11; // TOP = 3
         state.Fpu.Mxcsr = 0x1F80;
@@ -49,49 +55,43 @@ public sealed class X86RegisterLayoutTests
         return BinaryPrimitives.ReadUInt64LittleEndian(wide);
     }
 
+    /// <summary>Each named register's value in <see cref="Sample"/>'s g packet (its low 8 bytes).</summary>
+    private static void AssertPacked(X86RegisterLayout layout, params (string Name, ulong Value)[] expected)
+    {
+        var g = layout.Pack(Sample());
+        Assert.Equal(expected, expected.Select(e => (e.Name, Value(layout, g, e.Name))));
+    }
+
     [Fact]
     public void TheAmd64FileIsGdbsOrderAndSizes()
     {
         var layout = X86RegisterLayout.Amd64;
         Assert.Equal(["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8"], layout.Registers.Take(9).Select(r => r.Name));
-        Assert.Equal(16, Number(layout, "rip"));
-        Assert.Equal(17, Number(layout, "eflags"));
-        Assert.Equal(24, Number(layout, "st0"));
-        Assert.Equal(40, Number(layout, "xmm0"));
-        Assert.Equal(56, Number(layout, "mxcsr"));
-        Assert.Equal(59, layout.Registers.Count);
-        // 17 x 8 + eflags and six selectors x 4 + 8 x 10 + 8 x 4 + 16 x 16 + 4 + fs_base, gs_base x 8.
-        Assert.Equal(552, layout.TotalBytes);
+        Assert.Equal(
+            [("rip", 16), ("eflags", 17), ("st0", 24), ("xmm0", 40), ("mxcsr", 56), ("fs_base", 57), ("cr0", 59), ("k_gs_base", 65)],
+            new[] { "rip", "eflags", "st0", "xmm0", "mxcsr", "fs_base", "cr0", "k_gs_base" }.Select(name => (name, Number(layout, name))));
+        Assert.Equal(["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "k_gs_base"], layout.Registers.Skip(59).Select(r => r.Name));
+        Assert.Equal(66, layout.Registers.Count);
+        // 17 x 8 + eflags and six selectors x 4 + 8 x 10 + 8 x 4 + 16 x 16 + 4 + fs_base, gs_base x 8 + 7 system registers x 8.
+        Assert.Equal(608, layout.TotalBytes);
 
-        var g = layout.Pack(Sample());
-        Assert.Equal(0x0102_0304_0506_0708UL, Value(layout, g, "rax"));
-        Assert.Equal(0x66UL, Value(layout, g, "rbp"));
-        Assert.Equal(0x77UL, Value(layout, g, "rsp"));
-        Assert.Equal(0xF15UL, Value(layout, g, "r15"));
-        Assert.Equal(0xFFFF_FFFF_8100_0000UL, Value(layout, g, "rip"));
-        Assert.Equal(0x246UL, Value(layout, g, "eflags"));
-        Assert.Equal(0x18UL, Value(layout, g, "ss"));
-        Assert.Equal(0x37FUL, Value(layout, g, "fctrl"));
-        Assert.Equal(0x23UL, Value(layout, g, "fiseg"));
-        Assert.Equal(0x1234_5678UL, Value(layout, g, "fioff"));
-        Assert.Equal(0x1F80UL, Value(layout, g, "mxcsr"));
-        Assert.Equal(0xAAUL, Value(layout, g, "xmm1"));
-        Assert.Equal(0x65_0000UL, Value(layout, g, "gs_base"));
-        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0x80, 0xFF, 0x3F], g.AsSpan(layout.OffsetOf(24), 10).ToArray());
+        AssertPacked(layout,
+            ("rax", 0x0102_0304_0506_0708), ("rbp", 0x66), ("rsp", 0x77), ("r15", 0xF15), ("rip", 0xFFFF_FFFF_8100_0000),
+            ("eflags", 0x246), ("ss", 0x18), ("fctrl", 0x37F), ("fiseg", 0x23), ("fioff", 0x1234_5678), ("mxcsr", 0x1F80),
+            ("xmm1", 0xAA), ("gs_base", 0x65_0000), ("cr0", 0x8000_0011), ("cr2", 0xFFFF_8000_DEAD_0000), ("cr3", 0x80_0000),
+            ("cr4", 0x20), ("cr8", 0x5), ("efer", 0x500), ("k_gs_base", 0xFFFF_8880_0001_0000));
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0x80, 0xFF, 0x3F], layout.Pack(Sample()).AsSpan(layout.OffsetOf(24), 10).ToArray());
     }
 
     [Fact]
-    public void TheI386FileHasGdbsOwnGeneralRegisterOrderIn32Bits()
+    public void TheI386FileHasGdbsOwnGeneralRegisterOrderIn32BitsAndThe32BitControlRegisters()
     {
         var layout = X86RegisterLayout.I386;
         Assert.Equal(["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "eflags"], layout.Registers.Take(10).Select(r => r.Name));
-        Assert.Equal(["xmm7", "mxcsr"], layout.Registers.TakeLast(2).Select(r => r.Name));
-        Assert.Equal(308, layout.TotalBytes);
-        var g = layout.Pack(Sample());
-        Assert.Equal(0x0506_0708UL, Value(layout, g, "eax"));
-        Assert.Equal(0x22UL, Value(layout, g, "ecx"));
-        Assert.Equal(0x11UL, Value(layout, g, "ebx"));
-        Assert.Equal(0x8100_0000UL, Value(layout, g, "eip"));
+        Assert.Equal(["xmm7", "mxcsr", "cr0", "cr2", "cr3", "cr4", "efer"], layout.Registers.TakeLast(7).Select(r => r.Name));
+        Assert.Equal([32, 32, 32, 32, 64], layout.Registers.TakeLast(5).Select(r => r.Bits));
+        Assert.Equal(332, layout.TotalBytes);
+        AssertPacked(layout, ("eax", 0x0506_0708), ("ecx", 0x22), ("ebx", 0x11), ("eip", 0x8100_0000), ("cr2", 0xDEAD_0000), ("cr3", 0x80_0000), ("efer", 0x500));
     }
 
     [Fact]
@@ -110,6 +110,27 @@ public sealed class X86RegisterLayoutTests
         var narrow = Sample();
         X86RegisterLayout.I386.Write(narrow, 0, [0xEF, 0xBE, 0xAD, 0xDE]);
         Assert.Equal(0x0102_0304_DEAD_BEEFUL, narrow.General.Rax);
+    }
+
+    [Fact]
+    public void ControlRegistersAndKernelGsBaseAreWrittenWhereKvmKeepsThemAndCr8TakesOnlyItsFourBits()
+    {
+        var layout = X86RegisterLayout.Amd64;
+        var state = Sample();
+        Assert.True(layout.Write(state, Number(layout, "cr2"), [0x34, 0x12, 0, 0, 0, 0, 0, 0]));
+        Assert.True(layout.Write(state, Number(layout, "cr8"), [0xF, 0, 0, 0, 0, 0, 0, 0]));
+        Assert.True(layout.Write(state, Number(layout, "k_gs_base"), [0, 0, 0x20, 0, 0, 0, 0, 0]));
+        Assert.Equal((0x1234UL, 0xFUL, 0x20_0000UL), (state.Special.Cr2, state.Special.Cr8, state.KernelGsBase));
+        // CR8's bits 4-63 are reserved: refused here, as KVM_SET_SREGS would drop them without a word.
+        Assert.False(layout.Write(state, Number(layout, "cr8"), [0x10, 0, 0, 0, 0, 0, 0, 0]));
+        Assert.Equal(0xFUL, state.Special.Cr8);
+        var g = layout.Pack(state);
+        g[layout.OffsetOf(Number(layout, "cr8"))] = 0x10;
+        Assert.False(layout.Unpack(state.Clone(), g));
+        // i386's 32-bit cr3 keeps the (zero) upper half.
+        var i386 = X86RegisterLayout.I386;
+        Assert.True(i386.Write(state, Number(i386, "cr3"), [0, 0x30, 0, 0]));
+        Assert.Equal(0x3000UL, state.Special.Cr3);
     }
 
     [Fact]
@@ -158,8 +179,16 @@ public sealed class X86RegisterLayoutTests
                 foreach (var register in feature.Elements("reg"))
                     Assert.True(predefined.Contains(register.Attribute("type")!.Value) || defined.Contains(register.Attribute("type")!.Value), register.ToString());
             }
-            Assert.Contains("org.gnu.gdb.i386.core", target.Elements("feature").Select(f => f.Attribute("name")!.Value));
-            Assert.Contains("org.gnu.gdb.i386.sse", target.Elements("feature").Select(f => f.Attribute("name")!.Value));
+            var features = target.Elements("feature").ToDictionary(f => f.Attribute("name")!.Value);
+            Assert.Equal(layout.Registers.Select(r => r.Feature).Distinct(), features.Keys);
+            Assert.Contains("org.gnu.gdb.i386.core", features.Keys);
+            Assert.Contains("org.gnu.gdb.i386.sse", features.Keys);
+            // The control registers: CR0, CR4 and EFER shown as flags, each type as wide as its register.
+            var system = features[X86RegisterLayout.SystemFeature];
+            var flagged = system.Elements("flags").Select(flags => (Flags: flags, Register: system.Elements("reg").Single(r => r.Attribute("type")!.Value == flags.Attribute("id")!.Value))).ToList();
+            Assert.Equal(["cr0", "cr4", "efer"], flagged.Select(f => f.Register.Attribute("name")!.Value));
+            Assert.All(flagged, f => Assert.Equal((int)f.Register.Attribute("bitsize")! / 8, (int)f.Flags.Attribute("size")!));
+            Assert.Contains(flagged[0].Flags.Elements("field"), f => f.Attribute("name")!.Value == "PG" && f.Attribute("start")!.Value == "31");
         }
     }
 }

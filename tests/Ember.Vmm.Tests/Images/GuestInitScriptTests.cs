@@ -97,8 +97,8 @@ public sealed class GuestInitScriptTests
             "insmod /tmp/ember-module.ko",
             $"insmod /lib/modules/{Release}/kernel/drivers/net/virtio_net.ko",
             "devmem 0xc0000000 8 123",
-            "setsid cttyhack sh -c sh -c 'echo \"hello from $1\"; exit 3' x 'the guest'",
-            "cttyhack sh -c sh -c 'echo \"hello from $1\"; exit 3' x 'the guest'",
+            $"setsid cttyhack sh -c {GuestInitScript.CommandSession} ember-command sh -c 'echo \"hello from $1\"; exit 3' x 'the guest'",
+            $"cttyhack sh -c {GuestInitScript.CommandSession} ember-command sh -c 'echo \"hello from $1\"; exit 3' x 'the guest'",
             "sync",
         ], run.Calls.Where(c => !c.StartsWith("poweroff", StringComparison.Ordinal)).SkipLast(1));
         AssertPoweredOff(run.Calls);

@@ -139,7 +139,7 @@ public sealed class VirtioBlockGuestDiscardTests : IDisposable
         string disk = WriteImage(out byte[] original);
         var program = new VirtioBlockGuestProgram { DriverFeatures = DiscardAndWriteZeroes, Steps = [VirtioBlockStep.Discard(0, 64)] };
         var result = VirtioBlockGuestRun.Run(program, [new DriveConfig("disk0", disk, ReadOnly: true)]);
-        Assert.Equal(VirtioBlockGuestOutcome.FeatureMissing, result.Outcome);
+        Assert.Equal(VirtioGuestOutcome.FeatureMissing, result.Outcome);
         Assert.Equal(original, File.ReadAllBytes(disk));
     }
 }

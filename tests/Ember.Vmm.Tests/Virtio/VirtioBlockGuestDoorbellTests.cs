@@ -128,6 +128,6 @@ public sealed class VirtioBlockGuestDoorbellTests : IDisposable
         string disk = WriteImage(64 * 1024, 5, out _);
         var program = new VirtioBlockGuestProgram { QueueCount = 2, Steps = [VirtioBlockStep.Flush(queue: 1)] };
         var result = VirtioBlockGuestRun.Run(program, [new DriveConfig("disk0", disk)]);
-        Assert.Equal(VirtioBlockGuestOutcome.QueueTooSmall, result.Outcome);
+        Assert.Equal(VirtioGuestOutcome.QueueTooSmall, result.Outcome);
     }
 }

@@ -58,7 +58,7 @@ public sealed class VirtioBlockGuestProgramTests
         Assert.Equal(0xC100_B000u, report.NotifyAddress);
         Assert.Equal(1UL << 32, report.CapacitySectors);
         Assert.Equal([new VirtioBlockStepReport(0, null, "ro-disk"), new VirtioBlockStepReport(1, 0x0BAD_F00D, null), new VirtioBlockStepReport(2, null, null)], report.Steps);
-        Assert.Equal(new VirtioBlockGuestFailure(VirtioBlockGuestOutcome.WrongStatus, 3, 7, 1), report.Failure);
+        Assert.Equal(new VirtioBlockGuestFailure(VirtioGuestOutcome.WrongStatus, 3, 7, 1), report.Failure);
         Assert.False(report.Done);
     }
 

@@ -23,12 +23,12 @@ public sealed record VirtioBlockGuestResult(
     long MmioExits)
 {
     /// <summary>The guest's outcome, or null when it did not end through the debug-exit port.</summary>
-    public VirtioBlockGuestOutcome? Outcome => Exit.Reason == MachineStopReason.DebugExit ? (VirtioBlockGuestOutcome)Exit.DebugExitValue : null;
+    public VirtioGuestOutcome? Outcome => Exit.Reason == MachineStopReason.DebugExit ? (VirtioGuestOutcome)Exit.DebugExitValue : null;
 
     /// <summary>Asserts the guest ran every step and said so, with the details if it did not.</summary>
     public void AssertSucceeded()
     {
-        Assert.True(Outcome == VirtioBlockGuestOutcome.Success && Report.Done && Report.Failure is null,
+        Assert.True(Outcome == VirtioGuestOutcome.Success && Report.Done && Report.Failure is null,
             $"the virtio-blk guest did not succeed: {Exit.Reason} {Exit.Message}; outcome {Outcome}; {Report.Failure}\nconsole:\n{Console}");
     }
 }

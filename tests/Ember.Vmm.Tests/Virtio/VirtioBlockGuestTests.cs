@@ -200,9 +200,9 @@ public sealed class VirtioBlockGuestTests : IDisposable
         // The third read runs past the end of the 128-sector disk: IOERR where the step expects OK.
         var program = new VirtioBlockGuestProgram { Steps = [VirtioBlockStep.Flush(), VirtioBlockStep.Read(96, 16 * Sector, count: 3)] };
         var result = VirtioBlockGuestRun.Run(program, [new DriveConfig("disk0", disk)]);
-        Assert.Equal(VirtioBlockGuestOutcome.WrongStatus, result.Outcome);
+        Assert.Equal(VirtioGuestOutcome.WrongStatus, result.Outcome);
         Assert.False(result.Report.Done);
-        Assert.Equal(new VirtioBlockGuestFailure(VirtioBlockGuestOutcome.WrongStatus, 1, 2, 1), result.Report.Failure);
+        Assert.Equal(new VirtioBlockGuestFailure(VirtioGuestOutcome.WrongStatus, 1, 2, 1), result.Report.Failure);
         Assert.Equal([0], result.Report.Steps.Select(s => s.Index));
     }
 
@@ -212,7 +212,7 @@ public sealed class VirtioBlockGuestTests : IDisposable
         string disk = WriteImage("disk0.img", 64 * 1024, 4, out _);
         var program = new VirtioBlockGuestProgram { DeviceIndex = 1, Steps = [VirtioBlockStep.Flush()] };
         var result = VirtioBlockGuestRun.Run(program, [new DriveConfig("disk0", disk)]);
-        Assert.Equal(VirtioBlockGuestOutcome.NoDevice, result.Outcome);
-        Assert.Equal(new VirtioBlockGuestFailure(VirtioBlockGuestOutcome.NoDevice, null, 0, 0), result.Report.Failure);
+        Assert.Equal(VirtioGuestOutcome.NoDevice, result.Outcome);
+        Assert.Equal(new VirtioBlockGuestFailure(VirtioGuestOutcome.NoDevice, null, 0, 0), result.Report.Failure);
     }
 }

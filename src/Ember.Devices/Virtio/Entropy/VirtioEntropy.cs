@@ -1,3 +1,4 @@
+using Ember.Devices.RateLimiting;
 using Ember.Devices.Virtio.Queues;
 using Ember.Memory;
 
@@ -9,6 +10,8 @@ namespace Ember.Devices.Virtio.Entropy;
 /// Threat model: the guest chooses how many bytes it asks for; each request gets at most
 /// <see cref="MaxBytesPerRequest"/> (from one reused buffer), so a chain of 4 GiB costs the host no more than
 /// a small one. Device-readable buffers carry nothing for this device and are ignored.
+/// Every request passes the device's <see cref="Limiter"/> (Firecracker's EntropyDevice rate_limiter): one op, and
+/// as bandwidth the bytes it will be given, so a guest cannot drain the host's entropy faster than configured.
 /// </summary>
 public sealed class VirtioEntropy : VirtioQueueDevice
 {
@@ -19,12 +22,23 @@ public sealed class VirtioEntropy : VirtioQueueDevice
 
     private readonly IEntropySource _source;
     private readonly byte[] _buffer = new byte[MaxBytesPerRequest];
+    private readonly RateLimiter _limiter;
 
-    public VirtioEntropy(IEntropySource? source = null, ushort maxQueueSize = DefaultQueueSize)
+    /// <param name="limiter">Meters the request queue; none (the default) is a limiter with no buckets.</param>
+    public VirtioEntropy(IEntropySource? source = null, ushort maxQueueSize = DefaultQueueSize, RateLimiter? limiter = null)
         : base(VirtioDeviceType.Entropy, deviceFeatures: 0, queueCount: 1, maxQueueSize)
     {
         _source = source ?? new SystemEntropySource();
+        _limiter = limiter ?? new RateLimiter();
     }
+
+    /// <summary>The request queue's rate limiter.</summary>
+    public RateLimiter Limiter => _limiter;
+
+    protected override RateLimiter LimiterFor(int queue) => _limiter;
+
+    /// <summary>The bytes the request will be given: its writable length, at most <see cref="MaxBytesPerRequest"/>.</summary>
+    protected override ulong ChargedBytes(int queue, DescriptorChain chain) => Math.Min(chain.WritableLength, (uint)MaxBytesPerRequest);
 
     public override int ConfigurationLength => 0;
 

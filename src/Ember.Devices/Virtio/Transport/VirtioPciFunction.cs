@@ -40,6 +40,8 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     private ushort _queueSelect;
     private byte _isr;
     private bool _activated;
+    private readonly Action<IVirtioDevice>? _needsReset;
+    private bool _needsResetReported;
     private int _doorbellGeneration;
     private long _ignoredAccesses;
     private long _notifyRegionWrites;
@@ -50,8 +52,10 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     /// <param name="createVectors">Makes the MSI-X vector group for a number of vectors (the VMM's interrupt controller).</param>
     /// <param name="intx">The function's INTx line, used when the driver leaves MSI-X disabled.</param>
     /// <param name="doorbells">Where queue notify addresses become ioeventfds; null for none.</param>
-    public VirtioPciFunction(IVirtioDevice device, IGuestMemory memory, Func<int, IMsiVectorGroup> createVectors, IInterruptLine intx, IQueueDoorbells? doorbells = null)
+    /// <param name="needsReset">Told, once per driver reset, when the device enters DEVICE_NEEDS_RESET (for the VMM's log); on the thread that broke it.</param>
+    public VirtioPciFunction(IVirtioDevice device, IGuestMemory memory, Func<int, IMsiVectorGroup> createVectors, IInterruptLine intx, IQueueDoorbells? doorbells = null, Action<IVirtioDevice>? needsReset = null)
     {
+        _needsReset = needsReset;
         ArgumentNullException.ThrowIfNull(createVectors);
         _device = device ?? throw new ArgumentNullException(nameof(device));
         _memory = memory ?? throw new ArgumentNullException(nameof(memory));
@@ -184,12 +188,20 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     public void SignalConfigurationChange()
     {
         ushort vector;
+        bool report = false;
+        // A device announces DEVICE_NEEDS_RESET with this interrupt (virtio 1.2 §2.1.2); asked outside the lock,
+        // since the device answers under its own.
+        bool broken = _needsReset is not null && _device.NeedsReset;
         lock (_lock)
         {
             vector = _configMsixVector;
             _configGeneration++;
+            if (broken && !_needsResetReported)
+                report = _needsResetReported = true;
         }
         Signal(vector, isrBit: 2);
+        if (report)
+            _needsReset!(_device);
     }
 
     private void Signal(ushort vector, byte isrBit)
@@ -453,6 +465,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
 
     private void ResetTransport()
     {
+        _needsResetReported = false;
         _doorbellGeneration++;
         _activated = false;
         _status = VirtioDeviceStatus.None;

@@ -1,13 +1,14 @@
 namespace Ember.TestGuests.Virtio;
 
 /// <summary>
-/// The byte the virtio-blk test guest writes to the debug-exit port: <see cref="Success"/>, or the step of the
-/// driver's bring-up or of a request that failed. COM1 carries the details (a "FAIL" line).
+/// The byte a virtio test guest writes to the debug-exit port: <see cref="Success"/>, or the step of the shared
+/// driver's bring-up (0x1x) or of the device's own work (0x2x block and entropy, 0x4x vsock, 0x5x net) that failed. COM1
+/// carries the details (a "FAIL" line).
 /// </summary>
-public enum VirtioBlockGuestOutcome : byte
+public enum VirtioGuestOutcome : byte
 {
     Success = 0x01,
-    /// <summary>No function 1AF4:1042 at the requested index on bus 0.</summary>
+    /// <summary>No function of the device's ID (1AF4:1040 + type) at the requested index on bus 0.</summary>
     NoDevice = 0x10,
     /// <summary>Status bit 4 clear: the function has no capability list.</summary>
     NoCapabilityList = 0x11,
@@ -28,16 +29,27 @@ public enum VirtioBlockGuestOutcome : byte
     NoVersion1 = 0x1A,
     /// <summary>FEATURES_OK did not stick.</summary>
     FeaturesRejected = 0x1B,
-    /// <summary>Queue 0 missing or its maximum size below the program's queue size.</summary>
+    /// <summary>A queue the driver needs is missing or its maximum size is below the program's queue size.</summary>
     QueueTooSmall = 0x1C,
     /// <summary>DRIVER_OK did not stick, or the device set DEVICE_NEEDS_RESET.</summary>
     DeviceFailed = 0x1D,
-    /// <summary>The device does not offer every feature in <see cref="VirtioBlockGuestProgram.DriverFeatures"/>.</summary>
+    /// <summary>The device does not offer every feature the driver asks for besides VERSION_1 (a program's DriverFeatures).</summary>
     FeatureMissing = 0x1E,
     /// <summary>A used element named a descriptor other than the request's head.</summary>
     WrongUsedId = 0x20,
-    /// <summary>A used element's length was not the bytes the device should have written (data + status).</summary>
+    /// <summary>
+    /// A used element's length was not what the device should have written: for a block request its data and status
+    /// byte; for an entropy request nothing at all, or more than the buffer holds.
+    /// </summary>
     WrongUsedLength = 0x21,
     /// <summary>A request's status byte was not the step's expected status.</summary>
     WrongStatus = 0x22,
+    /// <summary>The device reset the vsock connection where the guest waited for an answer or payload.</summary>
+    VsockReset = 0x40,
+    /// <summary>A vsock packet with the wrong CIDs, ports, type or op for what the guest waited for.</summary>
+    VsockUnexpectedPacket = 0x41,
+    /// <summary>A vsock packet whose header says more payload than its receive buffer holds, or less than a header arrived.</summary>
+    VsockBadLength = 0x42,
+    /// <summary>The ICMP echo reply matched the request's addresses, identifier and sequence, but not its payload.</summary>
+    NetWrongReply = 0x50,
 }

@@ -1,0 +1,38 @@
+namespace Ember.TestGuests.Virtio;
+
+/// <summary>
+/// What the virtio-net test guest does: as <see cref="GuestIp"/> at <see cref="GuestMac"/>, ask by ARP where
+/// <see cref="HostIp"/> is, then send it an ICMP echo request (<see cref="Identifier"/>, <see cref="Sequence"/>,
+/// <see cref="Payload"/>) and wait for the matching reply.
+/// </summary>
+public sealed record VirtioNetGuestProgram
+{
+    public required byte[] GuestMac { get; init; }
+    public required byte[] GuestIp { get; init; }
+    public required byte[] HostIp { get; init; }
+    public ushort Identifier { get; init; } = 0x4E47;
+    public ushort Sequence { get; init; } = 1;
+    public byte[] Payload { get; init; } = "ping from the ember virtio-net test guest"u8.ToArray();
+
+    /// <summary>Each queue's size: a power of two from the receive buffer count up to <see cref="VirtioGuestLayout.MaxQueueSize"/>.</summary>
+    public ushort QueueSize { get; init; } = 16;
+
+    /// <summary>Which virtio-net function on bus 0 to drive, counting from 0 in slot order.</summary>
+    public int DeviceIndex { get; init; }
+
+    /// <summary>Null when the program can be assembled, else why not.</summary>
+    public string? Problem()
+    {
+        if (GuestMac is not { Length: 6 } || (GuestMac[0] & 1) != 0)
+            return "the guest's MAC is 6 bytes, a unicast address";
+        if (GuestIp is not { Length: 4 } || HostIp is not { Length: 4 })
+            return "IPv4 addresses are 4 bytes";
+        if (Payload is null || Payload.Length > VirtioNetGuestLayout.MaxPayload)
+            return $"the ICMP payload is at most {VirtioNetGuestLayout.MaxPayload} bytes";
+        if (DeviceIndex is < 0 or > 31)
+            return "the device index is 0 to 31";
+        if (QueueSize < VirtioNetGuestLayout.ReceiveBufferCount || QueueSize > VirtioGuestLayout.MaxQueueSize || (QueueSize & (QueueSize - 1)) != 0)
+            return $"the queue size must be a power of two from {VirtioNetGuestLayout.ReceiveBufferCount} to {VirtioGuestLayout.MaxQueueSize}";
+        return null;
+    }
+}
