@@ -94,6 +94,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         int vectors = _queues.Length + 1;
         _msix = new MsixController(Configuration, createVectors(vectors),
             VirtioPciLayout.Bar, VirtioPciLayout.MsixTableOffset, VirtioPciLayout.Bar, VirtioPciLayout.MsixPbaOffset);
+        _intx.GateOnMsix(Configuration, Configuration.Capabilities.Find(PciCapabilityId.MsiX)!.Value);
 
         _bar = new PciBarRegion(VirtioPciLayout.BarSize);
         _bar.Add(VirtioPciLayout.CommonOffset, VirtioPciLayout.PageSize, new BarPart(ReadCommon, WriteCommon));

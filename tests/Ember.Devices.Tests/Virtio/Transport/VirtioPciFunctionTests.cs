@@ -238,6 +238,22 @@ public sealed class VirtioPciFunctionTests
     }
 
     [Fact]
+    public void EnablingMsixDropsAnAssertedIntxAndDisablingItBringsItBack()
+    {
+        int msix = _function.Configuration.Capabilities.Find(PciCapabilityId.MsiX)!.Value;
+        _function.SignalQueue(0);
+        Assert.True(_intx.Level);
+
+        // PCI 3.0 §6.8.3.3: a function enabled for MSI-X does not use INTx#, even with a request left from before.
+        _function.Configuration.GuestWrite16(msix + 2, MsixCapabilityLayout.Enable);
+        Assert.False(_intx.Level);
+        _function.Configuration.GuestWrite16(msix + 2, 0);
+        Assert.True(_intx.Level);
+        Assert.Equal(1u, ReadBar(VirtioPciLayout.IsrOffset, 1));
+        Assert.False(_intx.Level);
+    }
+
+    [Fact]
     public void AnIsrReadRacingSignalsNeverLeavesIntxUpWithIsrClear()
     {
         bool stop = false;
