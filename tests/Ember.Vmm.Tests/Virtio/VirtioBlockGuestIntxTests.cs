@@ -64,4 +64,38 @@ public sealed class VirtioBlockGuestIntxTests : IDisposable
         Assert.False(stillAsserted);
         Assert.Equal(VirtioBlockChecksum.Compute(VirtioBlockChecksum.FillPattern(0xC0DE_0001, 2 * Sector)), result.Report.Steps[4].Checksum);
     }
+
+    /// <summary>Slot 2's INTA# is GSI 10, on the slave 8259A (ELCR 0x4D1, OCW3 at 0xA0), while slot 1's disk stays quiet.</summary>
+    [Theory]
+    [InlineData(IrqchipMode.Userspace)]
+    [InlineData(IrqchipMode.Split)]
+    [InlineData(IrqchipMode.Kernel)]
+    public void TheSecondSlotInterruptsOnGsi10ThroughTheSlave8259(IrqchipMode irqchip)
+    {
+        string first = Path.Combine(_directory, "disk0.img"), second = Path.Combine(_directory, "disk1.img");
+        File.WriteAllBytes(first, new byte[64 * 1024]);
+        File.WriteAllBytes(second, new byte[64 * 1024]);
+        var program = new VirtioBlockGuestProgram
+        {
+            WaitForIntx = true,
+            DeviceIndex = 1,
+            Steps = [VirtioBlockStep.Write(1, Sector, 0x5EED), VirtioBlockStep.Read(1, Sector, count: 2)],
+        };
+        uint intxSeen = 0;
+        byte interruptLine = 0;
+        bool firstAsserted = true;
+        var result = VirtioBlockGuestRun.Run(program, [new DriveConfig("disk0", first), new DriveConfig("disk1", second)], irqchip, inspect: vm =>
+        {
+            intxSeen = BitConverter.ToUInt32(vm.Memory.GetSpan(new(VirtioGuestLayout.IntxSeen), 4));
+            interruptLine = vm.Virtio.Functions[1].Configuration.InterruptLine;
+            firstAsserted = vm.Virtio.Functions[0].Intx.IsAsserted;
+        });
+        TestContext.Current.TestOutputHelper?.WriteLine(result.Console);
+
+        result.AssertSucceeded();
+        Assert.Equal(2, result.Report.Slot);
+        Assert.Equal(10, interruptLine);
+        Assert.Equal(3u, intxSeen);
+        Assert.False(firstAsserted);
+    }
 }
