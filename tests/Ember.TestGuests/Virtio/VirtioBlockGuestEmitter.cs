@@ -35,7 +35,7 @@ internal sealed class VirtioBlockGuestEmitter
         _program = program;
         _driver = new VirtioPciDriverEmitter(assembler,
             new VirtioPciDriverOptions(VirtioBlockGuest.DeviceType, program.DeviceIndex, program.BarAssignmentBase, program.ReassignBars,
-                program.DriverFeatures, program.NotifyWidth),
+                program.DriverFeatures, program.NotifyWidth, program.WaitForIntx),
             EmitFailureDetail);
         _submit = new Label[program.QueueCount];
     }
