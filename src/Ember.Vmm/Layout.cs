@@ -299,6 +299,14 @@ public static class Layout
     /// <summary>COM1 interrupt (ISA IRQ 4).</summary>
     public const byte Com1Irq = 4;
 
+    /// <summary>
+    /// The GSIs PCI INTx lines are wired to, slot by slot round-robin (<see cref="Devices.PciTopology.IntxGsiForSlot"/>,
+    /// described by the DSDT's _PRT): ISA IRQs no platform device uses (0 PIT, 1 keyboard, 2 cascade, 4 COM1,
+    /// 8 RTC, 9 SCI are taken), below 16 so that the 8259A reaches them in user-space irqchip mode, and
+    /// level-triggerable there (ELCR bits 5, 10 and 11 are writable).
+    /// </summary>
+    public static ReadOnlySpan<byte> PciIntxGsis => [5, 10, 11];
+
     /// <summary>PCI configuration mechanism #1 address port (0xCF8) and data port (0xCFC).</summary>
     public const ushort PciConfigAddressPort = 0xCF8;
 

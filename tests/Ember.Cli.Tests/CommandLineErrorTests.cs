@@ -157,8 +157,9 @@ public sealed partial class CommandLineErrorTests : IDisposable
     }
 
     [Fact]
-    public void ANetworkInterfaceWithoutALocalApicIsRefusedWithTheFix() =>
-        Assert.Contains("virtio devices need a local APIC for their MSI-X interrupts",
+    public void ANetworkInterfaceWithoutALocalApicPassesToTheNextCheck() =>
+        // Without a LAPIC the devices interrupt through INTx: user-space mode is no reason to refuse them.
+        Assert.DoesNotContain("local APIC",
             OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--irqchip", "userspace", "--net", "tap=lo", "--console", "none")));
 
     [Theory]
@@ -209,9 +210,12 @@ public sealed partial class CommandLineErrorTests : IDisposable
     }
 
     [Fact]
-    public void VirtioDevicesWithoutALocalApicAreRefusedWithTheFix() =>
-        Assert.Contains("virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel",
-            OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--irqchip", "userspace", "--rng", "--console", "none")));
+    public void VirtioDevicesWithoutALocalApicPassToTheNextCheck()
+    {
+        string line = OneErrorLine(EmberProcess.Run("run", "--kernel", _notAKernel, "--irqchip", "userspace", "--rng", "--console", "none"));
+        Assert.DoesNotContain("local APIC", line);
+        Assert.DoesNotContain("irqchip", line);
+    }
 
     [Fact]
     public void AnInitrdFromDevZeroIsRefusedWithoutReadingIt() =>

@@ -9,4 +9,7 @@ public sealed record AcpiPlatform(int VcpuCount)
     /// no MADT, and the guest uses the 8259A PIC as on a pre-APIC PC.
     /// </summary>
     public bool HasApic { get; init; } = true;
+
+    /// <summary>The PCI devices' INTA# routing, one row per populated slot: the DSDT's _PRT (<see cref="Devices.PciTopology"/>).</summary>
+    public IReadOnlyList<Devices.PciInterruptRoute> PciInterruptRoutes { get; init; } = [];
 }

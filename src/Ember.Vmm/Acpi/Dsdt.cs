@@ -1,3 +1,5 @@
+using Ember.Vmm.Devices;
+
 namespace Ember.Vmm.Acpi;
 
 /// <summary>
@@ -18,6 +20,9 @@ namespace Ember.Vmm.Acpi;
 ///         Name (_CRS, ResourceTemplate () {
 ///             WordBusNumber (0, 0)  IO (Decode16, 0xCF8, 0xCF8, 1, 8)
 ///             WordIO (0x0000-0x0CF7)  WordIO (0x0D00-0xFFFF)  DWordMemory (the 32-bit BAR window) })
+///         Name (_PRT, Package () {                // only with PCI devices: one row per populated slot
+///             Package () { 0x0001FFFF, Zero, Zero, 5 }  ...   // slot 1, INTA#, no link device, GSI 5
+///         })
 ///     }
 ///     Device (MRES) {                             // motherboard resources: the ECAM region
 ///         Name (_HID, EisaId ("PNP0C02"))
@@ -26,9 +31,10 @@ namespace Ember.Vmm.Acpi;
 /// }
 /// </code>
 /// Linux uses the MCFG's ECAM only when a PNP0C01/PNP0C02 device (or E820) reserves it, hence MRES.
-/// No _PRT: Ember's PCI devices interrupt through MSI-X.
-/// <code>
-/// </code>
+/// The _PRT rows name GSIs directly (Source Zero, ACPI 6.x §6.2.13), so no link devices: Ember's wiring is
+/// fixed (<see cref="Devices.PciTopology.IntxGsiForSlot"/>). Such a GSI is level-triggered, active-low by
+/// the spec; Ember's IOAPIC (and KVM's) take the input as the logical "asserted" level whatever the polarity
+/// bit says, and the 8259A sees it through the ELCR, so the OS's choice of polarity does not matter.
 /// </summary>
 public static class Dsdt
 {
@@ -44,7 +50,10 @@ public static class Dsdt
     public const byte S5SleepType = 5;
 
     /// <summary>The AML definition block (without the table header).</summary>
-    public static byte[] DefinitionBlock() =>
+    public static byte[] DefinitionBlock() => DefinitionBlock([]);
+
+    /// <summary>The AML definition block with a _PRT for <paramref name="pciRoutes"/> (none: no _PRT).</summary>
+    public static byte[] DefinitionBlock(IReadOnlyList<PciInterruptRoute> pciRoutes) =>
     [
         .. Aml.Name("_S5", Aml.Package(
             Aml.Integer(S5SleepType),
@@ -58,7 +67,7 @@ public static class Dsdt
                 Aml.Name("_CRS", AmlResource.Template(
                     AmlResource.IoPort16(Layout.Com1Port, Layout.Com1Port, 0x01, (byte)Layout.Com1PortCount),
                     AmlResource.IrqNoFlags(Layout.Com1Irq)))),
-            PciRootBridge(),
+            PciRootBridge(pciRoutes),
             Aml.Device("MRES",
                 Aml.Name("_HID", Aml.DWord(Aml.EisaId("PNP0C02"))),
                 Aml.Name("_UID", Aml.Integer(0)),
@@ -69,8 +78,29 @@ public static class Dsdt
     /// <summary>1 MiB of configuration space per bus (PCIe base spec §7.2.2).</summary>
     private const uint PciEcamBytesPerBus = 1u << 20;
 
-    private static byte[] PciRootBridge() =>
+    /// <summary>_PRT address: device number in the high word, 0xFFFF (any function) in the low word (§6.2.13).</summary>
+    private const uint AnyFunction = 0xFFFF;
+
+    /// <summary>_PRT pin: 0 is INTA# (§6.2.13), the only pin Ember's functions use.</summary>
+    private const uint IntAPin = 0;
+
+    /// <summary>_PRT rows, one per route: { address, pin, source (Zero: a GSI, no link device), source index (the GSI) }.</summary>
+    public static byte[] PciRoutingTable(IReadOnlyList<PciInterruptRoute> routes)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        return Aml.Name("_PRT", Aml.Package([.. routes.Select(route => Aml.Package(
+            Aml.DWord(((uint)route.Slot << 16) | AnyFunction),
+            Aml.Integer(IntAPin),
+            Aml.Integer(0),
+            Aml.Integer((ulong)route.Gsi)))]));
+    }
+
+    private static byte[] PciRootBridge(IReadOnlyList<PciInterruptRoute> pciRoutes) =>
         Aml.Device("PCI0",
+            [.. PciRootBridgeTerms(), .. pciRoutes.Count > 0 ? [PciRoutingTable(pciRoutes)] : Array.Empty<byte[]>()]);
+
+    private static byte[][] PciRootBridgeTerms() =>
+    [
             Aml.Name("_HID", Aml.DWord(Aml.EisaId("PNP0A08"))),
             Aml.Name("_CID", Aml.DWord(Aml.EisaId("PNP0A03"))),
             Aml.Name("_UID", Aml.Integer(0)),
@@ -81,11 +111,14 @@ public static class Dsdt
                 AmlResource.IoPort16(Layout.PciConfigAddressPort, Layout.PciConfigAddressPort, 0x01, 8),
                 AmlResource.WordIo(0x0000, Layout.PciConfigAddressPort - 1),
                 AmlResource.WordIo(Layout.PciConfigAddressPort + 8, 0xFFFF),
-                AmlResource.DWordMemory((uint)Layout.PciMmio32Start, (uint)(Layout.PciMmio32Start + Layout.PciMmio32Size - 1)))));
+                AmlResource.DWordMemory((uint)Layout.PciMmio32Start, (uint)(Layout.PciMmio32Start + Layout.PciMmio32Size - 1)))),
+    ];
 
-    public static byte[] Encode()
+    public static byte[] Encode() => Encode([]);
+
+    public static byte[] Encode(IReadOnlyList<PciInterruptRoute> pciRoutes)
     {
-        byte[] body = DefinitionBlock();
+        byte[] body = DefinitionBlock(pciRoutes);
         var bytes = new byte[AcpiTableHeader.Size + body.Length];
         AcpiTableHeader.Write(bytes, Signature, Revision);
         body.CopyTo(bytes, AcpiTableHeader.Size);

@@ -1,4 +1,5 @@
 using Ember.Devices.Bus;
+using Ember.Devices.Interrupts;
 using Ember.Devices.Pci;
 
 namespace Ember.Vmm.Devices;
@@ -10,16 +11,26 @@ namespace Ember.Vmm.Devices;
 /// gets the next free slot and its memory BARs placed (naturally aligned) in the window, with memory
 /// decoding on, as firmware would leave them, so a guest that does not reassign BARs finds them working.
 /// The ACPI tables describe the same thing (<see cref="Acpi.Dsdt"/>'s PCI0 and MRES, <see cref="Acpi.Mcfg"/>).
+/// It is also the one owner of the PCI INTx wiring: INTA# of slot <i>s</i> reaches GSI
+/// <see cref="IntxGsiForSlot"/>(<i>s</i>), one wire-ORed line per GSI shared by the slots on it, and
+/// <see cref="InterruptRoutes"/> is what the DSDT's _PRT says.
 /// </summary>
 public sealed class PciTopology
 {
     private readonly AddressAllocator _mmio32 = new("PCI 32-bit BAR window", Layout.PciMmio32Start, Layout.PciMmio32Size);
+    private readonly Func<int, IInterruptLine>? _gsiLine;
+    private readonly Dictionary<int, WiredOrInterruptLine> _intxWires = [];
+    private readonly List<PciInterruptRoute> _routes = [];
     private int _nextSlot = 1;
 
-    public PciTopology(DeviceBus pio, DeviceBus mmio)
+    /// <param name="pio">The port I/O bus (0xCF8 and I/O BARs).</param>
+    /// <param name="mmio">The MMIO bus (ECAM and memory BARs).</param>
+    /// <param name="gsiLine">The interrupt controller's line for a GSI below 16 (its ISA lines); null leaves INTx unconnected.</param>
+    public PciTopology(DeviceBus pio, DeviceBus mmio, Func<int, IInterruptLine>? gsiLine = null)
     {
         ArgumentNullException.ThrowIfNull(pio);
         ArgumentNullException.ThrowIfNull(mmio);
+        _gsiLine = gsiLine;
         Root = new PciRootBus();
         Mapper = new PciBarMapper(Root, pio, mmio);
         ConfigPorts = new PciConfigMechanism1(Root);
@@ -35,6 +46,37 @@ public sealed class PciTopology
     public PciConfigMechanism1 ConfigPorts { get; }
 
     public PciEcam Ecam { get; }
+
+    /// <summary>The slot the next <see cref="Add"/> uses (for building a device's INTx input before it is added).</summary>
+    public int NextSlot => _nextSlot;
+
+    /// <summary>INTA# of each device added so far and the GSI it reaches, in slot order.</summary>
+    public IReadOnlyList<PciInterruptRoute> InterruptRoutes => _routes;
+
+    /// <summary>
+    /// The GSI that INTA# of <paramref name="slot"/> reaches: <see cref="Layout.PciIntxGsis"/> round-robin from
+    /// slot 1 (the host bridge in slot 0 has no interrupt). A fixed rule, so the _PRT needs no link devices.
+    /// </summary>
+    public static int IntxGsiForSlot(int slot)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, PciAddress.DevicesPerBus);
+        return Layout.PciIntxGsis[(slot - 1) % Layout.PciIntxGsis.Length];
+    }
+
+    /// <summary>
+    /// A new input on the INTx wire of <paramref name="slot"/>'s GSI, for the device that goes there; the
+    /// wire is asserted while any of its inputs is (PCI INTx lines are shared, wire-ORed).
+    /// </summary>
+    public IInterruptLine IntxInput(int slot)
+    {
+        int gsi = IntxGsiForSlot(slot);
+        if (_gsiLine is null)
+            return new WiredOrInterruptLine(Interrupts.UnconnectedInterruptLine.Instance).AddInput();
+        if (!_intxWires.TryGetValue(gsi, out var wire))
+            _intxWires[gsi] = wire = new WiredOrInterruptLine(_gsiLine(gsi));
+        return wire.AddInput();
+    }
 
     /// <summary>
     /// Puts <paramref name="device"/> in the next free slot, places its memory BARs and turns on memory
@@ -67,6 +109,13 @@ public sealed class PciTopology
         }
         int slot = _nextSlot++;
         Root.Attach(slot, device);
+        if (config.Identity.InterruptPin != PciInterruptPin.None)
+        {
+            // What firmware would leave in Interrupt Line: the IRQ the pin is routed to (PCI Local Bus 3.0 §6.2.4).
+            int gsi = IntxGsiForSlot(slot);
+            config.InterruptLine = (byte)gsi;
+            _routes.Add(new PciInterruptRoute(slot, gsi));
+        }
         // Memory decoding on: PciConfigSpace raises BarMoved, the mapper puts the regions on the bus.
         config.Write(PciConfigRegisters.Command, BitConverter.GetBytes((ushort)(config.Command | PciCommand.MemorySpace)));
         return new PciAddress(0, slot, 0);

@@ -5,8 +5,9 @@ namespace Ember.Vmm.Interrupts;
 
 /// <summary>
 /// Message-signalled vectors where there is no local APIC to take a message (user-space irqchip mode):
-/// every vector falls back to the device's INTx line, as a PCI function with MSI disabled would use, and
-/// fires it as an edge through the 8259A. Masked vectors are held back and sent on unmask. Notifiers are
+/// every vector falls back to the device's INTx wire (its own input on the slot's wire-ORed line, beside the
+/// level input the function drives while MSI-X is off) and fires it as an edge through the 8259A. A driver that
+/// knows there is no LAPIC (Linux with nolapic has no MSI domain) leaves MSI-X off and uses INTx and ISR. Masked vectors are held back and sent on unmask. Notifiers are
 /// eventfds watched by the machine's event loop, which turns each signal into a trigger.
 /// </summary>
 internal sealed class IntxMsiVectorGroup : IMsiVectorGroup

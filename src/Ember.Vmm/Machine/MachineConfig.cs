@@ -118,9 +118,6 @@ public sealed record MachineConfig
             return networkProblem;
         if (VsockProblem() is { } vsockProblem)
             return vsockProblem;
-        // Ember's PCI devices interrupt through MSI-X, which needs a local APIC.
-        if (Irqchip == IrqchipMode.Userspace && (Drives.Count > 0 || EntropyDevice || NetworkInterfaces.Count > 0 || Vsock is not null))
-            return "virtio devices need a local APIC for their MSI-X interrupts: use --irqchip split or kernel";
         return null;
     }
 

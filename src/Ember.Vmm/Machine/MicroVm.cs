@@ -88,7 +88,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
             Mmio = new DeviceBus();
             _interrupts.RegisterDevices(Pio, Mmio);
             _devices = new PlatformDevices(config, _interrupts, console, Pio, Mmio, startTimestamp);
-            Pci = new PciTopology(Pio, Mmio);
+            Pci = new PciTopology(Pio, Mmio, _interrupts.IsaLine);
             Virtio = new VirtioPciDevices(config, _vm, _memory, _interrupts, Pci, _logger, _guestLogs);
             Metrics = new MachineMetrics(config.Name, () => [.. _runners.Select(r => r.Exits)], Virtio);
             WireDeviceEvents();
@@ -315,7 +315,7 @@ public sealed class MicroVm : IDisposable, IAsyncDisposable, IMachineLifecycle
     {
         byte[] kernel = File.ReadAllBytes(Config.KernelPath);
         byte[] initrd = Config.InitrdPath is null ? [] : File.ReadAllBytes(Config.InitrdPath);
-        var acpi = AcpiTableBuilder.Build(new AcpiPlatform(Config.VcpuCount) { HasApic = Config.Irqchip != IrqchipMode.Userspace });
+        var acpi = AcpiTableBuilder.Build(new AcpiPlatform(Config.VcpuCount) { HasApic = Config.Irqchip != IrqchipMode.Userspace, PciInterruptRoutes = Pci.InterruptRoutes });
         var rsdp = acpi.WriteTo(_memory);
         var format = BootImageFormatDetector.Detect(kernel);
         if (format == BootImageFormat.LinuxBzImage && Config.DecompressBzImage

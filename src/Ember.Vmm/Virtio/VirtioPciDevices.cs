@@ -89,12 +89,15 @@ public sealed class VirtioPciDevices : IDisposable
 
             void Add(IVirtioDevice device, string what)
             {
+                // INTA# of the slot the function goes to, used while the driver leaves MSI-X off (always so without a
+                // LAPIC); a second input on the same wire takes MSI-X vectors as edges where no LAPIC can take them.
+                int slot = pci.NextSlot;
                 var function = new VirtioPciFunction(device, memory, count =>
                 {
-                    var group = interrupts.CreateMsiVectors(count, UnconnectedInterruptLine.Instance);
+                    var group = interrupts.CreateMsiVectors(count, pci.IntxInput(slot));
                     _vectorGroups.Add(group);
                     return group;
-                }, UnconnectedInterruptLine.Instance, doorbells, broken =>
+                }, pci.IntxInput(slot), doorbells, broken =>
                 {
                     if (logs.NeedsReset.TryBegin())
                         VmmLog.DeviceNeedsReset(logger, what, DescribeFault(broken));

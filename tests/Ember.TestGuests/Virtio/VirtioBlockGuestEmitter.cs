@@ -38,7 +38,7 @@ internal sealed class VirtioBlockGuestEmitter
         _program = program;
         _driver = new VirtioPciDriverEmitter(assembler,
             new VirtioPciDriverOptions(VirtioBlockGuest.DeviceType, program.DeviceIndex, program.BarAssignmentBase, program.ReassignBars,
-                program.DriverFeatures, program.NotifyWidth, program.PackedRing),
+                program.DriverFeatures, program.NotifyWidth, program.WaitForIntx, program.PackedRing),
             EmitFailureDetail);
         _submit = new Label[program.QueueCount];
     }

@@ -56,6 +56,12 @@ public sealed record VirtioBlockGuestProgram
     public bool NotifyBeforeDriverOk { get; init; }
 
     /// <summary>
+    /// After every doorbell, wait for the function's INTx in the 8259A's IRR, read ISR and check that the line dropped
+    /// (<see cref="VirtioPciDriverOptions.WaitForIntx"/>): MSI-X stays off and used-buffer interrupts are asked for.
+    /// </summary>
+    public bool WaitForIntx { get; init; }
+
+    /// <summary>
     /// An MMIO byte that gets the value 123 right before the first request: Firecracker's boot timer (Ember's
     /// <c>Layout.BootTimer</c>), so the host can time the request phase alone. Null for none.
     /// </summary>

@@ -51,6 +51,9 @@ public static class VirtioGuestLayout
     /// <summary>The shared driver's variables (the function, its structures, its BARs, each queue's doorbell).</summary>
     internal const uint Variables = 0x24_1000;
 
+    /// <summary>With INTx waits: a dword counting the interrupts seen asserted in the 8259A's IRR and then dropped by an ISR read.</summary>
+    public const uint IntxSeen = Variables + 0xAC;
+
     /// <summary>A guest's own variables.</summary>
     internal const uint DeviceVariables = Variables + 0x100;
 

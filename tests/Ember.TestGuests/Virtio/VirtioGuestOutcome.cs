@@ -35,6 +35,12 @@ public enum VirtioGuestOutcome : byte
     DeviceFailed = 0x1D,
     /// <summary>The device does not offer every feature the driver asks for besides VERSION_1 (a program's DriverFeatures).</summary>
     FeatureMissing = 0x1E,
+
+    /// <summary>With INTx waits: the function's Interrupt Line is not an 8259A IRQ (0–15), or it has no ISR capability.</summary>
+    NoIntx = 0x1F,
+
+    /// <summary>With INTx waits: the IRQ was asserted before any request, with ISR bit 0 clear when it was, or still after the ISR read.</summary>
+    IntxStuck = 0x23,
     /// <summary>A used element named a descriptor other than the request's head.</summary>
     WrongUsedId = 0x20,
     /// <summary>

@@ -23,7 +23,9 @@ internal sealed partial class VirtioPciDriverEmitter
     private const uint ConfigEnable = 0x8000_0000;
     private const uint VirtioVendor = 0x1AF4, ModernDeviceIdBase = 0x1040;
     private const byte VendorSpecificCapability = 0x09;
-    private const byte CommonCfg = 1, NotifyCfg = 2, DeviceCfg = 4;
+    private const byte CommonCfg = 1, NotifyCfg = 2, IsrCfg = 3, DeviceCfg = 4;
+    private const ushort PicMasterCommand = 0x20, PicSlaveCommand = 0xA0, ElcrPort = 0x4D0;
+    private const byte Ocw3ReadIrr = 0x0A;
     private const ushort CommandMemorySpace = 1 << 1, CommandBusMaster = 1 << 2;
     private const uint StatusCapabilityList = 1 << 20;  // Status bit 4, in the dword at 0x04
     private const byte Acknowledge = 1, Driver = 2, DriverOkStatus = 4, FeaturesOk = 8, DeviceNeedsReset = 0x40;
@@ -51,6 +53,11 @@ internal sealed partial class VirtioPciDriverEmitter
     private const uint VarQueueNotify = L.Variables + 0x40;  // each queue's doorbell address, a dword per queue
     private const uint VarQueueSeen = L.Variables + 0x60;    // per queue: used elements taken so far (low 16 bits: used.idx)
     private const uint VarQueueTaken = L.Variables + 0x80;   // per queue: the buffer the last taken element named
+    private const uint VarIsr = L.Variables + 0xA0;          // the ISR status byte's address (INTx waits)
+    private const uint VarIntxPicPort = L.Variables + 0xA4;  // the command port of the 8259A the IRQ is on
+    private const uint VarIntxBit = L.Variables + 0xA8;      // the IRQ's bit in that 8259A's IRR
+    private const uint VarIntxSeen = L.IntxSeen;             // interrupts seen asserted and then deasserted by an ISR read
+    // L.Variables + 0xB0 to 0xDB: the packed rings' positions, wrap counters and chain (VirtioPciDriverEmitter.Packed.cs).
 
     private readonly VirtioPciDriverOptions _options;
     private readonly Action _emitFailureDetail;
@@ -167,7 +174,7 @@ internal sealed partial class VirtioPciDriverEmitter
         a.jne(advance);
         a.mov(ecx, eax);
         a.shr(ecx, 24);
-        foreach (byte type in new[] { CommonCfg, NotifyCfg, DeviceCfg })
+        foreach (byte type in _options.WaitForIntx ? new[] { CommonCfg, NotifyCfg, IsrCfg, DeviceCfg } : [CommonCfg, NotifyCfg, DeviceCfg])
         {
             var other = a.CreateLabel();
             a.cmp(ecx, type);
@@ -176,7 +183,7 @@ internal sealed partial class VirtioPciDriverEmitter
             a.jnz(advance);                   // only the first of each type counts (§4.1.4)
             a.or(__dword_ptr[VarFound], 1u << type);
             CapabilityAddress();              // eax = BAR address + offset
-            uint destination = type switch { CommonCfg => VarCommon, NotifyCfg => VarNotifyBase, _ => VarDevice };
+            uint destination = type switch { CommonCfg => VarCommon, NotifyCfg => VarNotifyBase, IsrCfg => VarIsr, _ => VarDevice };
             a.mov(__dword_ptr[destination], eax);
             if (type == NotifyCfg)
             {
@@ -204,10 +211,110 @@ internal sealed partial class VirtioPciDriverEmitter
             a.test(eax, 1u << DeviceCfg);
             OnFailure(VirtioGuestOutcome.MissingDeviceConfiguration, ok => a.jnz(ok));
         }
+        if (_options.WaitForIntx)
+        {
+            a.test(eax, 1u << IsrCfg);
+            OnFailure(VirtioGuestOutcome.NoIntx, ok => a.jnz(ok));
+        }
         a.mov(eax, __dword_ptr[VarCommon]);
         a.mov(__dword_ptr[L.ResultCommonConfiguration], eax);
         SetCommand(keep: 0xFFFF, set: CommandMemorySpace | CommandBusMaster);
+        if (_options.WaitForIntx)
+            SetUpIntx();
     }
+
+    /// <summary>
+    /// INTx waits: takes the IRQ from Interrupt Line (what firmware routed, PCI 3.0 §6.2.4), initialises both 8259As with
+    /// every input masked (ICW1–4, OCW1), makes the IRQ level-triggered in the ELCR, and checks that it is not asserted yet.
+    /// </summary>
+    private void SetUpIntx()
+    {
+        var a = A;
+        var master = a.CreateLabel();
+        ConfigRead(0x3C);
+        a.and(eax, 0xFF);
+        a.cmp(eax, 16);
+        OnFailure(VirtioGuestOutcome.NoIntx, ok => a.jb(ok));
+        a.mov(ecx, eax);
+        a.and(ecx, 7);
+        a.mov(ebx, 1);
+        a.shl(ebx, cl);
+        a.mov(__dword_ptr[VarIntxBit], ebx);
+        a.mov(esi, eax);                                       // the IRQ
+        foreach (var (command, vectorBase, icw3) in new[] { (PicMasterCommand, (byte)0x20, (byte)0x04), (PicSlaveCommand, (byte)0x28, (byte)0x02) })
+        {
+            a.mov(dx, command);
+            a.mov(al, 0x11);                                   // ICW1: edge (the ELCR decides per IRQ), cascade, ICW4 follows
+            a.@out(dx, al);
+            a.inc(dx);
+            a.mov(al, vectorBase);                             // ICW2
+            a.@out(dx, al);
+            a.mov(al, icw3);                                   // ICW3: slave on IRQ2 / slave identity 2
+            a.@out(dx, al);
+            a.mov(al, 0x01);                                   // ICW4: 8086 mode
+            a.@out(dx, al);
+            a.mov(al, 0xFF);                                   // OCW1: every input masked, so nothing is ever delivered
+            a.@out(dx, al);
+        }
+        a.mov(edx, ElcrPort);
+        a.mov(ecx, PicMasterCommand);
+        a.cmp(esi, 8);
+        a.jb(master);
+        a.inc(edx);
+        a.mov(ecx, PicSlaveCommand);
+        a.Label(ref master);
+        a.mov(__dword_ptr[VarIntxPicPort], ecx);
+        a.@in(al, dx);
+        a.or(al, bl);
+        a.@out(dx, al);                                        // ELCR: the IRQ is level-triggered, its IRR follows the wire
+        ReadIntxIrr();
+        OnFailure(VirtioGuestOutcome.IntxStuck, ok => a.jz(ok));
+    }
+
+    /// <summary>Reads the IRQ's 8259A IRR through OCW3 and tests its bit (ZF set: not requested). Clobbers eax and edx.</summary>
+    private void ReadIntxIrr()
+    {
+        var a = A;
+        a.mov(edx, __dword_ptr[VarIntxPicPort]);
+        a.mov(al, Ocw3ReadIrr);
+        a.@out(dx, al);
+        a.@in(al, dx);
+        a.movzx(eax, al);
+        a.test(__dword_ptr[VarIntxBit], eax);
+    }
+
+    /// <summary>
+    /// INTx waits: polls the IRR until the IRQ is requested, then reads ISR, which must have bit 0 (a queue interrupt) set,
+    /// and the IRR again, which must have dropped (§4.1.4.5: reading ISR deasserts INTx). Clobbers eax, ebx, edx and edi.
+    /// </summary>
+    private void WaitForIntx()
+    {
+        var a = A;
+        var poll = a.CreateLabel();
+        var asserted = a.CreateLabel();
+        a.xor(edi, edi);
+        a.Label(ref poll);
+        ReadIntxIrr();
+        a.jnz(asserted);
+        a.pause();
+        a.inc(edi);
+        a.test(edi, 0xF_FFFF);
+        a.jnz(poll);
+        a.mov(ebx, __dword_ptr[VarCommon]);
+        a.movzx(eax, __byte_ptr[ebx + DeviceStatus]);
+        a.test(eax, DeviceNeedsReset);
+        a.jz(poll);
+        FailNow(VirtioGuestOutcome.DeviceFailed);
+        a.Label(ref asserted);
+        a.mov(ebx, __dword_ptr[VarIsr]);
+        a.movzx(eax, __byte_ptr[ebx]);
+        a.test(eax, 1);
+        OnFailure(VirtioGuestOutcome.IntxStuck, ok => a.jnz(ok));
+        ReadIntxIrr();
+        OnFailure(VirtioGuestOutcome.IntxStuck, ok => a.jz(ok));
+        a.inc(__dword_ptr[VarIntxSeen]);
+    }
+
 
     /// <summary>eax = the address of the capability at VarCapability's structure: its BAR's address + its offset.</summary>
     private void CapabilityAddress()
@@ -320,10 +427,11 @@ internal sealed partial class VirtioPciDriverEmitter
         a.mov(__dword_ptr[ebx + QueueDriver + 4], 0);
         a.mov(__dword_ptr[ebx + QueueDevice], L.UsedRing(queue));
         a.mov(__dword_ptr[ebx + QueueDevice + 4], 0);
+        // Interrupts suppressed while polling; wanted when the driver waits for INTx.
         if (_options.PackedRing)
             SetUpPackedQueue(queue);
         else
-            a.mov(__word_ptr[L.AvailableRing(queue)], AvailNoInterrupt);
+            a.mov(__word_ptr[L.AvailableRing(queue)], _options.WaitForIntx ? (ushort)0 : AvailNoInterrupt);
         a.movzx(eax, __word_ptr[ebx + QueueNotifyOff]);
         a.imul(eax, __dword_ptr[VarNotifyMultiplier]);
         a.add(eax, __dword_ptr[VarNotifyBase]);
@@ -412,6 +520,8 @@ internal sealed partial class VirtioPciDriverEmitter
         var poll = a.CreateLabel();
         var completed = a.CreateLabel();
         uint used = L.UsedRing(queue);
+        if (_options.WaitForIntx)
+            WaitForIntx();
         a.xor(edi, edi);
         a.Label(ref poll);
         a.movzx(eax, __word_ptr[used + 2]);

@@ -13,6 +13,12 @@ namespace Ember.TestGuests.Virtio;
 /// Bytes per doorbell write: 2, the 16-bit queue index a virtio-pci driver writes (§4.1.5.2), or 4, the same index as a
 /// dword, which a doorbell that matches only 16-bit writes lets exit to the VMM.
 /// </param>
+/// <param name="WaitForIntx">
+/// Leave MSI-X off and ask for used-buffer interrupts, and after every doorbell wait for the function's INTx (the IRQ in its
+/// Interrupt Line register) to show in the 8259A's IRR (OCW3 read, the IRQ level-triggered through the ELCR and masked, so no
+/// interrupt is ever taken), then read ISR and check that the IRR bit dropped: the line was asserted by the used buffer and
+/// deasserted by the ISR read, through whichever irqchip the machine has.
+/// </param>
 /// <param name="PackedRing">
 /// Negotiate VIRTIO_F_RING_PACKED (feature bit 34; the guest stops with <see cref="VirtioGuestOutcome.FeatureMissing"/> when
 /// the device does not offer it) and set every queue up as a packed ring (virtio 1.2 §2.8), driven through the driver's
@@ -25,4 +31,5 @@ internal readonly record struct VirtioPciDriverOptions(
     bool ReassignBars = false,
     uint DriverFeatures = 0,
     int NotifyWidth = 2,
+    bool WaitForIntx = false,
     bool PackedRing = false);

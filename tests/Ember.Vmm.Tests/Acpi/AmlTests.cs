@@ -29,6 +29,32 @@ public class AmlTests
         Assert.True(Contains(dsdt, [0x22, 0x10, 0x00, 0x79, 0x00]), "no IRQ4 descriptor followed by the end tag");
     }
 
+    [Fact]
+    public void PciRoutingTableIsEncodedByteForByte()
+    {
+        byte[] expected =
+        [
+            0x08, .. "_PRT"u8, 0x12, 0x1A, 0x02,                                     // Name (_PRT, Package (2) {
+            0x12, 0x0B, 0x04, 0x0C, 0xFF, 0xFF, 0x01, 0x00, 0x00, 0x00, 0x0A, 0x05,   //   { 0x0001FFFF, Zero, Zero, 5 }
+            0x12, 0x0B, 0x04, 0x0C, 0xFF, 0xFF, 0x02, 0x00, 0x00, 0x00, 0x0A, 0x0A,   //   { 0x0002FFFF, Zero, Zero, 10 } })
+        ];
+
+        Assert.Equal(expected, Dsdt.PciRoutingTable([new(1, 5), new(2, 10)]));
+    }
+
+    [Fact]
+    public void ThePciRootHasAPrtOnlyWhenThereAreDevices()
+    {
+        byte[] prt = Dsdt.PciRoutingTable([new(1, 5)]);
+        Assert.False(Contains(Dsdt.DefinitionBlock(), [.. "_PRT"u8]));
+        byte[] withDevice = Dsdt.DefinitionBlock([new(1, 5)]);
+        Assert.True(Contains(withDevice, prt));
+        // Inside PCI0: the _PRT comes after the root's name and before MRES.
+        int pci0 = IndexOf(withDevice, [.. "PCI0"u8]);
+        Assert.InRange(IndexOf(withDevice, prt), pci0, IndexOf(withDevice, [.. "MRES"u8]));
+        Assert.Equal(0, AcpiChecksum.Sum(Dsdt.Encode([new(1, 5)])));
+    }
+
     [Theory]
     [InlineData("PNP0501", 0x0105D041U)]
     [InlineData("PNP0A03", 0x030AD041U)]
@@ -88,4 +114,6 @@ public class AmlTests
     }
 
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
+
+    private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
 }

@@ -22,7 +22,10 @@ public sealed class IaslDisassemblyTests : IDisposable
 
     public static TheoryData<string> DataTableSignatures => ["FACS", "FACP", "APIC", "MCFG", "RSDT", "XSDT"];
 
-    private static readonly AcpiTableSet Tables = AcpiTableBuilder.Build(new AcpiPlatform(VcpuCount: 2));
+    private static readonly AcpiTableSet Tables = AcpiTableBuilder.Build(new AcpiPlatform(VcpuCount: 2)
+    {
+        PciInterruptRoutes = [new(1, 5), new(2, 10), new(3, 11), new(4, 5)],
+    });
 
     [Theory]
     [MemberData(nameof(Signatures))]
@@ -90,6 +93,9 @@ public sealed class IaslDisassemblyTests : IDisposable
         Assert.Contains("DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0x00000000, 0xC1000000, 0xDFFFFFFF, 0x00000000, 0x1F000000,", dsl);
         Assert.Contains("Name (_HID, EisaId (\"PNP0C02\") )", dsl);
         Assert.Contains("Memory32Fixed (ReadWrite, 0xE0000000, 0x00100000, )", dsl);
+        // _PRT: slot << 16 | 0xFFFF (any function), pin 0 (INTA#), source Zero (a GSI), the GSI.
+        Assert.Contains("Name (_PRT, Package (0x04) { Package (0x04) { 0x0001FFFF, Zero, Zero, 0x05 }, Package (0x04) { 0x0002FFFF, Zero, Zero, 0x0A }, "
+            + "Package (0x04) { 0x0003FFFF, Zero, Zero, 0x0B }, Package (0x04) { 0x0004FFFF, Zero, Zero, 0x05 } })", dsl);
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace Ember.Vmm.Tests.Virtio;
 /// <summary>
 /// Ember's virtio-blk over a packed virtqueue (VIRTIO_F_RING_PACKED, virtio 1.2 §2.8) through real KVM: the assembled
 /// guest driver negotiates packed rings, writes its chains into a descriptor ring of 7 (not a power of two) that wraps
-/// many times, and polls the used descriptors; the host checks the data both ways.
+/// many times, and polls the used descriptors; the host checks the data both ways. With MSI-X off, each used descriptor
+/// asserts INTx until the driver reads ISR.
 /// </summary>
 [Trait("Requires", "kvm")]
 public sealed class VirtioBlockGuestPackedRingTests : IDisposable
@@ -61,5 +62,43 @@ public sealed class VirtioBlockGuestPackedRingTests : IDisposable
         var expected = (byte[])original.Clone();
         filled.CopyTo(expected, 100 * Sector);
         Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(disk)), "the image is not what the guest's write should have made it");
+    }
+
+    /// <summary>
+    /// With MSI-X off and the driver event suppression structure saying ENABLE, every used descriptor the device writes
+    /// asserts INTx until the driver reads ISR (the packed ring's interrupt decision, through each irqchip).
+    /// </summary>
+    [Theory]
+    [InlineData(IrqchipMode.Userspace)]
+    [InlineData(IrqchipMode.Split)]
+    [InlineData(IrqchipMode.Kernel)]
+    public void EveryUsedDescriptorOfAPackedRingAssertsIntx(IrqchipMode irqchip)
+    {
+        string disk = Path.Combine(_directory, "disk0.img");
+        File.WriteAllBytes(disk, new byte[256 * 1024]);
+        var program = new VirtioBlockGuestProgram
+        {
+            PackedRing = true,
+            QueueSize = 5,
+            WaitForIntx = true,
+            Steps = [VirtioBlockStep.Write(7, 2 * Sector, 0xABCD_0000), VirtioBlockStep.Read(7, 2 * Sector, count: 4, sectorStride: 0)],
+        };
+        uint intxSeen = 0;
+        bool stillAsserted = true;
+        var result = VirtioBlockGuestRun.Run(program, [new DriveConfig("disk0", disk)], irqchip, inspect: vm =>
+        {
+            intxSeen = BitConverter.ToUInt32(vm.Memory.GetSpan(new(VirtioGuestLayout.IntxSeen), 4));
+            stillAsserted = vm.Virtio.Functions[0].Intx.IsAsserted;
+        });
+        TestContext.Current.TestOutputHelper?.WriteLine(result.Console);
+
+        result.AssertSucceeded();
+        Assert.Equal(5u, intxSeen);
+        Assert.False(stillAsserted);
+        byte[] filled = VirtioBlockChecksum.FillPattern(0xABCD_0000, 2 * Sector);
+        uint sum = 0;
+        for (int i = 0; i < 4; i++)
+            sum = VirtioBlockChecksum.Compute(filled, sum);
+        Assert.Equal(sum, result.Report.Steps[1].Checksum);
     }
 }

@@ -24,7 +24,7 @@ public static class VirtioBlockGuestRun
 
     /// <param name="program">What the guest does; its <see cref="VirtioBlockGuestProgram.RequestPhaseMarker"/> is set to the boot timer.</param>
     /// <param name="drives">The machine's disks; the guest drives the <see cref="VirtioBlockGuestProgram.DeviceIndex"/>-th.</param>
-    /// <param name="irqchip">Split or kernel (virtio devices need a local APIC).</param>
+    /// <param name="irqchip">Any mode: without a LAPIC (user space) the device interrupts through INTx.</param>
     /// <param name="inspect">Sees the stopped machine before it is disposed (guest memory, devices).</param>
     /// <param name="configure">Changes the machine's configuration (vCPUs, doorbell kind) before it is built.</param>
     public static VirtioBlockGuestResult Run(VirtioBlockGuestProgram program, IReadOnlyList<DriveConfig> drives,

@@ -7,8 +7,8 @@ namespace Ember.Vmm.Tests.Virtio;
 /// <summary>
 /// Ember's virtio-rng device driven through real KVM by an assembled guest driver (<see cref="VirtioEntropyGuest"/>):
 /// the shared PCI bring-up, one queue, device-writable buffers filled from the host's random number generator. The
-/// guest zeroes its buffer first, so bytes the device did not write stay zero. Userspace irqchip mode is not run: it
-/// has no local APIC, and Ember's virtio devices interrupt only through MSI-X (the configuration refuses it).
+/// guest zeroes its buffer first, so bytes the device did not write stay zero. It runs in every irqchip mode: it polls,
+/// and in user-space mode (no LAPIC) the function interrupts through INTx, which <see cref="VirtioBlockGuestIntxTests"/> proves.
 /// </summary>
 [Trait("Requires", "kvm")]
 public sealed class VirtioEntropyGuestTests
@@ -27,6 +27,7 @@ public sealed class VirtioEntropyGuestTests
     [Theory]
     [InlineData(IrqchipMode.Split)]
     [InlineData(IrqchipMode.Kernel)]
+    [InlineData(IrqchipMode.Userspace)]
     public void TheGuestGetsTheBytesItAskedForAndTheyAreNotAllAlike(IrqchipMode irqchip)
     {
         const uint count = 10_000;

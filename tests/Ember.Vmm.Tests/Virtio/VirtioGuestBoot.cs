@@ -20,7 +20,7 @@ public static class VirtioGuestBoot
     public static readonly TimeSpan DefaultWatchdog = TimeSpan.FromMinutes(5);
 
     /// <param name="image">The guest's multiboot image.</param>
-    /// <param name="irqchip">Split or kernel: virtio devices need a local APIC (their MSI-X), so user space has none.</param>
+    /// <param name="irqchip">Any mode: without a LAPIC (user space) the devices interrupt through INTx.</param>
     /// <param name="withDevices">Adds the devices under test to the base configuration.</param>
     /// <param name="whileRunning">
     /// Runs on the test's thread once the vCPUs have started, with the machine and what the guest has printed so far;

@@ -12,8 +12,8 @@ namespace Ember.Vmm.Tests.Virtio;
 /// Ember's virtio-net device driven through real KVM by an assembled guest driver (<see cref="VirtioNetGuest"/>) over a
 /// real TAP: the test creates the TAP, Ember attaches to it, and before the guest runs the test moves it into a network
 /// namespace of its own with the host's address, so the namespace's kernel answers the guest's ARP request and ping.
-/// Needs root like every TAP test (skipped otherwise). Userspace irqchip mode is not run: it has no local APIC, and
-/// Ember's virtio devices interrupt only through MSI-X.
+/// Needs root like every TAP test (skipped otherwise). It runs in every irqchip mode: the guest polls, and without a
+/// LAPIC the function would interrupt through INTx (<see cref="VirtioBlockGuestIntxTests"/>).
 /// </summary>
 [Trait("Requires", "kvm")]
 public sealed class VirtioNetGuestTests : IDisposable
@@ -68,6 +68,7 @@ public sealed class VirtioNetGuestTests : IDisposable
     [Theory]
     [InlineData(IrqchipMode.Split)]
     [InlineData(IrqchipMode.Kernel)]
+    [InlineData(IrqchipMode.Userspace)]
     public void TheGuestFindsTheHostByArpPingsItAndGetsItsPayloadBack(IrqchipMode irqchip)
     {
         byte[] payload = new byte[1000];

@@ -11,8 +11,8 @@ namespace Ember.Vmm.Tests.Virtio;
 /// Ember's virtio-vsock device driven through real KVM by an assembled guest driver (<see cref="VirtioVsockGuest"/>),
 /// with real Unix sockets on the host side as Firecracker lays them out: the guest connects to host port P and reaches
 /// the program listening at "&lt;uds_path&gt;_P"; a host program connects to uds_path, says "CONNECT &lt;port&gt;", hears
-/// "OK &lt;host port&gt;" once the guest accepts, and talks to the guest. The guest echoes every byte. Userspace irqchip
-/// mode is not run: it has no local APIC, and Ember's virtio devices interrupt only through MSI-X.
+/// "OK &lt;host port&gt;" once the guest accepts, and talks to the guest. The guest echoes every byte. It runs in every
+/// irqchip mode: the guest polls, and without a LAPIC the function would interrupt through INTx (<see cref="VirtioBlockGuestIntxTests"/>).
 /// </summary>
 [Trait("Requires", "kvm")]
 public sealed class VirtioVsockGuestTests : IDisposable
@@ -79,6 +79,7 @@ public sealed class VirtioVsockGuestTests : IDisposable
     [Theory]
     [InlineData(IrqchipMode.Split)]
     [InlineData(IrqchipMode.Kernel)]
+    [InlineData(IrqchipMode.Userspace)]
     public void TheGuestConnectsToAHostPortWhereAProgramListensAndEchoesWhatTheProgramSends(IrqchipMode irqchip)
     {
         const uint hostPort = 5000;
@@ -108,6 +109,7 @@ public sealed class VirtioVsockGuestTests : IDisposable
     [Theory]
     [InlineData(IrqchipMode.Split)]
     [InlineData(IrqchipMode.Kernel)]
+    [InlineData(IrqchipMode.Userspace)]
     public void AHostProgramConnectsToTheGuestsPortHearsOkWithItsHostPortAndGetsItsBytesBack(IrqchipMode irqchip)
     {
         const uint guestPort = 6000;

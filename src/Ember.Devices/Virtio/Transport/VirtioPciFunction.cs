@@ -25,7 +25,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
     private readonly Lock _lock = new();
     private readonly IVirtioDevice _device;
     private readonly IGuestMemory _memory;
-    private readonly IInterruptLine _intx;
+    private readonly PciIntxLine _intx;
     private readonly IQueueDoorbells? _doorbells;
     private readonly MsixController _msix;
     private readonly PciBarRegion _bar;
@@ -59,7 +59,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         ArgumentNullException.ThrowIfNull(createVectors);
         _device = device ?? throw new ArgumentNullException(nameof(device));
         _memory = memory ?? throw new ArgumentNullException(nameof(memory));
-        _intx = intx ?? throw new ArgumentNullException(nameof(intx));
+        ArgumentNullException.ThrowIfNull(intx);
         _doorbells = doorbells;
         if (device.QueueCount is < 1 or > (int)(VirtioPciLayout.PageSize / VirtioPciLayout.NotifyOffMultiplier))
             throw new ArgumentException($"a virtio-pci function has 1 to 1024 queues, not {device.QueueCount}", nameof(device));
@@ -80,6 +80,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
             SubsystemId = (ushort)(VirtioPciLayout.ModernDeviceIdBase + (ushort)device.Type),
             InterruptPin = PciInterruptPin.IntA,
         });
+        _intx = new PciIntxLine(Configuration, intx);
         Configuration.SetBar(VirtioPciLayout.Bar, PciBar.Memory64(VirtioPciLayout.BarSize));
         AddVirtioCapability(VirtioPciCapabilityType.CommonConfiguration, VirtioPciLayout.CommonOffset, VirtioPciLayout.CommonLength);
         AddVirtioCapability(VirtioPciCapabilityType.Notifications, VirtioPciLayout.NotifyOffset,
@@ -93,6 +94,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         int vectors = _queues.Length + 1;
         _msix = new MsixController(Configuration, createVectors(vectors),
             VirtioPciLayout.Bar, VirtioPciLayout.MsixTableOffset, VirtioPciLayout.Bar, VirtioPciLayout.MsixPbaOffset);
+        _intx.GateOnMsix(Configuration, Configuration.Capabilities.Find(PciCapabilityId.MsiX)!.Value);
 
         _bar = new PciBarRegion(VirtioPciLayout.BarSize);
         _bar.Add(VirtioPciLayout.CommonOffset, VirtioPciLayout.PageSize, new BarPart(ReadCommon, WriteCommon));
@@ -123,6 +125,9 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
 
     /// <summary>Queue and configuration-change interrupts the device raised (whether or not a vector was mapped).</summary>
     public long InterruptsSignalled => Interlocked.Read(ref _interruptsSignalled);
+
+    /// <summary>The function's INTx output (used while MSI-X is disabled): asserted from a used buffer or configuration change until the driver reads ISR.</summary>
+    public PciIntxLine Intx => _intx;
 
     /// <summary>The current device_status as the driver reads it.</summary>
     public VirtioDeviceStatus Status
@@ -214,9 +219,13 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
                 _msix.Notify(vector);
             return;
         }
+        // §4.1.4.5.2: set the ISR bit and assert INTx, a level that stays up until the driver reads ISR. Both under
+        // the lock, so an ISR read racing this signal cannot leave the line asserted with ISR clear.
         lock (_lock)
+        {
             _isr |= isrBit;
-        _intx.SetLevel(true);
+            _intx.SetAsserted(true);
+        }
     }
 
     // ---- ISR status (§4.1.4.5): read to clear, which also deasserts INTx -----------------------------
@@ -233,8 +242,8 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         {
             data[0] = _isr;
             _isr = 0;
+            _intx.SetAsserted(false);
         }
-        _intx.SetLevel(false);
     }
 
     // ---- Device configuration ------------------------------------------------------------------------
@@ -352,7 +361,6 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         {
             DisposeAll(stale);
             _device.Reset();
-            _intx.SetLevel(false);
         }
         if (activate)
             Activate();
@@ -474,6 +482,7 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
         _configMsixVector = VirtioPciLayout.NoVector;
         _queueSelect = 0;
         _isr = 0;
+        _intx.SetAsserted(false);
         foreach (var queue in _queues)
             queue.Reset(_device.MaxQueueSize);
     }

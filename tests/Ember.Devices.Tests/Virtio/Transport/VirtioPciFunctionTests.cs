@@ -203,6 +203,77 @@ public sealed class VirtioPciFunctionTests
     }
 
     [Fact]
+    public void AUsedBufferWithMsixOffHoldsIntxAssertedUntilTheDriverReadsIsr()
+    {
+        NegotiateAndSetUpQueue0(VirtioFeature.Version1);
+        WriteCommon(0x14, 1, 0x0F);                                                // DRIVER_OK: the device is live
+        Assert.Equal((byte)PciInterruptPin.IntA, _function.Configuration.GuestRead8(PciConfigRegisters.InterruptPin));
+
+        _function.SignalQueue(0);                                                  // what the device does after a used buffer
+        _function.SignalQueue(0);
+        Assert.True(_intx.Level);
+        Assert.Equal(1, _intx.RisingEdges);                                        // a level, not an edge per buffer
+        Assert.NotEqual(0, _function.Configuration.GuestRead16(PciConfigRegisters.Status) & (ushort)PciStatus.InterruptStatus);
+        ReadBar(VirtioPciLayout.CommonOffset + 0x14, 1);                           // other registers leave it alone
+        Assert.True(_intx.Level);
+
+        Assert.Equal(1u, ReadBar(VirtioPciLayout.IsrOffset, 1));                   // bit 0: queue interrupt
+        Assert.False(_intx.Level);
+        Assert.Equal(0, _function.Configuration.GuestRead16(PciConfigRegisters.Status) & (ushort)PciStatus.InterruptStatus);
+    }
+
+    [Fact]
+    public void InterruptDisableMasksIntxAndAResetDropsIt()
+    {
+        _function.Configuration.GuestWrite16(PciConfigRegisters.Command, (ushort)(PciCommand.MemorySpace | PciCommand.InterruptDisable));
+        _function.SignalConfigurationChange();
+        Assert.False(_intx.Level);
+        Assert.True(_function.Intx.IsAsserted);
+        _function.Configuration.GuestWrite16(PciConfigRegisters.Command, (ushort)PciCommand.MemorySpace);
+        Assert.True(_intx.Level);
+
+        WriteCommon(0x14, 1, 0);                                                   // device reset
+        Assert.False(_intx.Level);
+        Assert.Equal(0u, ReadBar(VirtioPciLayout.IsrOffset, 1));
+    }
+
+    [Fact]
+    public void EnablingMsixDropsAnAssertedIntxAndDisablingItBringsItBack()
+    {
+        int msix = _function.Configuration.Capabilities.Find(PciCapabilityId.MsiX)!.Value;
+        _function.SignalQueue(0);
+        Assert.True(_intx.Level);
+
+        // PCI 3.0 §6.8.3.3: a function enabled for MSI-X does not use INTx#, even with a request left from before.
+        _function.Configuration.GuestWrite16(msix + 2, MsixCapabilityLayout.Enable);
+        Assert.False(_intx.Level);
+        _function.Configuration.GuestWrite16(msix + 2, 0);
+        Assert.True(_intx.Level);
+        Assert.Equal(1u, ReadBar(VirtioPciLayout.IsrOffset, 1));
+        Assert.False(_intx.Level);
+    }
+
+    [Fact]
+    public void AnIsrReadRacingSignalsNeverLeavesIntxUpWithIsrClear()
+    {
+        bool stop = false;
+        var signaller = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+                _function.SignalQueue(0);
+        });
+        signaller.Start();
+        for (int i = 0; i < 20_000; i++)
+            ReadBar(VirtioPciLayout.IsrOffset, 1);
+        Volatile.Write(ref stop, true);
+        signaller.Join();
+        // Whatever the interleaving, the line is up exactly when ISR has a bit to report.
+        bool up = _intx.Level;
+        Assert.Equal(up ? 1u : 0u, ReadBar(VirtioPciLayout.IsrOffset, 1));
+        Assert.False(_intx.Level);
+    }
+
+    [Fact]
     public void WithMsixEnabledAQueueInterruptIsItsVectorAndNoVectorMeansNone()
     {
         int msix = _function.Configuration.Capabilities.Find(PciCapabilityId.MsiX)!.Value;
