@@ -1,3 +1,4 @@
+using Ember.Devices.Virtio.Block;
 using Ember.Kvm;
 using Ember.TestGuests.Virtio;
 
@@ -10,11 +11,12 @@ namespace Ember.Cli.Tests;
 /// is there (no exit path, no disposal, no chance to write anything later) and then reads the image file.
 /// <para>
 /// What SIGKILL can show: that the write was in the file, not in a buffer inside Ember, by the time the guest was told its
-/// flush was done. The host kernel's page cache outlives the process, so SIGKILL cannot tell fdatasync from no fdatasync;
-/// that the FLUSH reaches the backend's fdatasync before it completes is proven on the device itself
-/// (VirtioBlockTests.FlushReachesTheBackendAfterTheWriteAndBeforeItCompletes), and only a power cut would show the rest.
-/// For the same reason a write without a flush is no negative case here: the device completes a write only once pwrite
-/// has put it in the page cache, so it too survives a SIGKILL.
+/// flush was done. The host kernel's page cache outlives the process, so SIGKILL cannot tell a synced write from an
+/// unsynced one; that the FLUSH is a sync of the image (fsync today, RandomAccess.FlushToDisk) returning before the guest
+/// hears of it is shown by tracing the real process (<see cref="TheFlushIsASyncOfTheImageThatReturnsBeforeTheGuestIsTold"/>)
+/// and on the device (VirtioBlockTests.FlushReachesTheBackendAfterTheWriteAndBeforeItCompletes); only a power cut
+/// would show the rest. For the same reason a write without a flush is no negative case here: the device completes a
+/// write only once pwrite has put it in the page cache, so it too survives a SIGKILL.
 /// </para>
 /// </summary>
 [Trait("Requires", "kvm")]
@@ -40,6 +42,9 @@ public sealed class DiskDurabilityTests : IDisposable
             VirtioBlockStep.Write(PatternSector, PatternLength, FillSeed),     // 0: "step 00 ok"
             VirtioBlockStep.Flush(),                                          // 1: "step 01 ok", after FLUSH's used element
         ],
+        // VIRTIO_BLK_F_FLUSH: the device may then cache writes, and only the FLUSH promises durability (virtio 1.2
+        // §5.2.6.1). Without it Ember is write-through, syncing every write before completing it, and the FLUSH is moot.
+        DriverFeatures = (uint)BlockFeature.Flush,
         HoldBeforeStep = 0,
         ParkWhenDone = true,
     };
@@ -74,6 +79,47 @@ public sealed class DiskDurabilityTests : IDisposable
 
         Assert.Equal(128 + 9, status);
         AssertImage(original, File.ReadAllBytes(image));
+    }
+
+    /// <summary>
+    /// What SIGKILL cannot show, shown on the real process under strace: the guest's FLUSH is an fsync or fdatasync of
+    /// the image's descriptor that returns after the write's pwrite and before ember puts the guest's "step 01 ok" on
+    /// stdout, a line the guest prints only once the FLUSH's used element is back. So the data is on the disk's stable
+    /// storage (as far as the host kernel can promise) before the guest is told so.
+    /// </summary>
+    [Fact]
+    public void TheFlushIsASyncOfTheImageThatReturnsBeforeTheGuestIsTold()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available");
+        Assert.SkipUnless(File.Exists("/usr/bin/strace"), "strace is not installed (scripts/install-deps.sh installs it)");
+        string image = WriteImage(out _);
+        string kernel = VirtioBlockGuest.WriteTemporary(Program with { HoldBeforeStep = null, ParkWhenDone = false });
+        string tracePath = Path.Combine(_directory, "strace.txt");
+        EmberProcess.Result result;
+        try
+        {
+            result = EmberProcess.RunProgram("/usr/bin/strace",
+            [
+                "-f", "-qq", "-o", tracePath, "-s", "256", "-e", "signal=none",
+                "-e", "trace=pwrite64,pwritev,pwritev2,fsync,fdatasync,write,fcntl,dup,dup2,dup3,close",
+                "dotnet", EmberProcess.Dll, "run", "--kernel", kernel, "--disk", image, "--debug-exit", "--console", "stdio", "--memory", "64M",
+            ]);
+        }
+        finally
+        {
+            File.Delete(kernel);
+        }
+        Assert.Contains("done", result.Stdout);
+        var trace = SyscallTrace.Read(tracePath);
+
+        // The one 64 KiB write at byte 64 KiB; its first argument is the image's descriptor.
+        var write = Assert.Single(trace.Finished("pwrite64", "pwritev", "pwritev2"),
+            c => c.Result == PatternLength && c.Arguments.EndsWith($", {PatternSector * VirtioBlockStep.SectorSize}", StringComparison.Ordinal));
+        string fd = write.Arguments[..write.Arguments.IndexOf(',')];
+        var sync = trace.Finished("fsync", "fdatasync").FirstOrDefault(c => c.Line > write.Line && c.Arguments == fd);
+        Assert.True(sync is { Result: 0 }, $"no successful fsync/fdatasync({fd}) after the write; trace:\n{trace.Text}");
+        int told = trace.LineWhereStdoutContains("step 01 ok");
+        Assert.True(told > sync!.Line, $"the guest's \"step 01 ok\" (trace line {told}) did not come after {sync.Name}({fd}) returned (line {sync.Line}); trace:\n{trace.Text}");
     }
 
     /// <summary>Runs the guest on <paramref name="image"/>, SIGKILLs ember as soon as <paramref name="killAt"/> is read, and returns its exit status.</summary>
