@@ -14,7 +14,7 @@ public sealed class RecordingBlockBackend(int sectors, bool readOnly = false) : 
 
     public bool FailReads { get; set; }
 
-    /// <summary>Flush throws as fsync does when the kernel lost a write-back (EIO).</summary>
+    /// <summary>Flush throws as fdatasync does when the kernel lost a write-back (EIO).</summary>
     public bool FailFlushes { get; set; }
 
     /// <summary>Runs inside every Flush call, for a test that looks at the device's state while the flush is under way.</summary>

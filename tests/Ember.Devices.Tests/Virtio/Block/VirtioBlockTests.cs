@@ -221,7 +221,7 @@ public sealed class VirtioBlockTests : IDisposable
         Assert.Equal((byte)BlockStatus.Ok, StatusOf(status));
     }
 
-    /// <summary>A flush the backend could not carry out (fsync's EIO) is never answered OK: the driver must not count on the data.</summary>
+    /// <summary>A flush the backend could not carry out (fdatasync's EIO) is never answered OK: the driver must not count on the data.</summary>
     [Fact]
     public void AFailedFlushIsAnsweredIoError()
     {
