@@ -81,8 +81,15 @@ internal sealed class VirtioBlockGuestEmitter
         if (_program.RequestPhaseMarker is { } marker)
             a.mov(__byte_ptr[marker], 123);
         for (int i = 0; i < _program.Steps.Count; i++)
+        {
+            if (_program.HoldBeforeStep == i)
+                EmitHold();
             EmitStep(i, _program.Steps[i]);
-        d.Succeed();
+        }
+        if (_program.ParkWhenDone)
+            EmitPark();
+        else
+            d.Succeed();
 
         d.EmitSubroutines();
         for (int q = 0; q < _submit.Length; q++)
@@ -201,6 +208,33 @@ internal sealed class VirtioBlockGuestEmitter
             a.Label(ref end);
         }
         Print("\n");
+    }
+
+    /// <summary>"hold", then poll COM1's LSR until data ready (bit 0) and read the byte from RBR, so the FIFO is empty again.</summary>
+    private void EmitHold()
+    {
+        var a = _a;
+        var poll = a.CreateLabel();
+        Print("hold\n");
+        a.mov(dx, GuestCode.Com1 + 5);
+        a.Label(ref poll);
+        a.@in(al, dx);
+        a.test(al, 1);
+        a.jz(poll);
+        a.mov(dx, GuestCode.Com1);
+        a.@in(al, dx);
+    }
+
+    /// <summary>"parked", then halt for good: with interrupts off nothing wakes the vCPU, and nothing more reaches the disk.</summary>
+    private void EmitPark()
+    {
+        var a = _a;
+        var halt = a.CreateLabel();
+        Print("parked\n");
+        a.cli();
+        a.Label(ref halt);
+        a.hlt();
+        a.jmp(halt);
     }
 
     // ---- Subroutines -------------------------------------------------------------------------------

@@ -67,6 +67,19 @@ public sealed record VirtioBlockGuestProgram
     /// </summary>
     public uint? RequestPhaseMarker { get; init; }
 
+    /// <summary>
+    /// Before this step (0-based) the guest prints "hold" on COM1 and polls COM1's line status until a byte arrives
+    /// (the host's go-ahead; Ember's stdin with --console stdio), then reads it and goes on. Null for no hold. Lets a host
+    /// act at a point where the guest has provably not yet made the step's requests.
+    /// </summary>
+    public int? HoldBeforeStep { get; init; }
+
+    /// <summary>
+    /// After the last step print "parked" and halt forever with interrupts off instead of printing "done" and leaving
+    /// through debug-exit: the host ends the VM itself (a test that kills Ember at one of the guest's lines).
+    /// </summary>
+    public bool ParkWhenDone { get; init; }
+
     /// <summary>Null when the program can be assembled, else why not.</summary>
     public string? Problem()
     {
@@ -84,6 +97,8 @@ public sealed record VirtioBlockGuestProgram
             return $"the guest sets up 1 to {VirtioBlockGuestLayout.MaxQueues} queues";
         if (NotifyWidth is not (2 or 4))
             return "a doorbell write is 2 or 4 bytes";
+        if (HoldBeforeStep is { } hold && (hold < 0 || hold >= Steps.Count))
+            return $"the hold is before one of the {Steps.Count} steps";
         for (int i = 0; i < Steps.Count; i++)
         {
             if (Steps[i].Problem(VirtioBlockGuestLayout.DataBufferSize) is { } problem)
