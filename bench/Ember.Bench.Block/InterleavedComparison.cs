@@ -13,7 +13,7 @@ public static class InterleavedComparison
 {
     public const int Rounds = 41;
 
-    public sealed record Result(string Workload, int Bytes, double DeviceMicroseconds, double RawMicroseconds, double MedianThroughputRatio);
+    public sealed record Result(string Workload, int Bytes, int Depth, double DeviceMicroseconds, double RawMicroseconds, double MedianThroughputRatio);
 
     public static IEnumerable<Result> Run(BenchDiskFile file)
     {
@@ -26,12 +26,14 @@ public static class InterleavedComparison
             offsets[i] = random.NextInt64(BenchDiskFile.Length / BlockPathBenchmarks.Small) * BlockPathBenchmarks.Small;
         long sequentialCount = BenchDiskFile.Length / BlockPathBenchmarks.Large;
 
-        foreach (var (name, write, bytes, batch) in new[]
+        foreach (var (name, write, bytes, batch, depth) in new[]
         {
-            ("4 KiB random read", false, BlockPathBenchmarks.Small, 2000),
-            ("4 KiB random write", true, BlockPathBenchmarks.Small, 2000),
-            ("1 MiB sequential read", false, BlockPathBenchmarks.Large, 64),
-            ("1 MiB sequential write", true, BlockPathBenchmarks.Large, 64),
+            ("4 KiB random read", false, BlockPathBenchmarks.Small, 2048, 1),
+            ($"4 KiB random read, {BlockQueueHarness.BatchDepth} per notify", false, BlockPathBenchmarks.Small, 2048, BlockQueueHarness.BatchDepth),
+            ("4 KiB random write", true, BlockPathBenchmarks.Small, 2048, 1),
+            ($"4 KiB random write, {BlockQueueHarness.BatchDepth} per notify", true, BlockPathBenchmarks.Small, 2048, BlockQueueHarness.BatchDepth),
+            ("1 MiB sequential read", false, BlockPathBenchmarks.Large, 64, 1),
+            ("1 MiB sequential write", true, BlockPathBenchmarks.Large, 64, 1),
         })
         {
             bool random4K = bytes == BlockPathBenchmarks.Small;
@@ -39,9 +41,22 @@ public static class InterleavedComparison
             int cursor = 0;
             double DeviceBatch(int start)
             {
+                Span<long> group = stackalloc long[BlockQueueHarness.BatchDepth];
                 long t = Stopwatch.GetTimestamp();
-                for (int i = 0; i < batch; i++)
-                    harness.Submit(write, Offset(start + i), (uint)bytes);
+                if (depth == 1)
+                {
+                    for (int i = 0; i < batch; i++)
+                        harness.Submit(write, Offset(start + i), (uint)bytes);
+                }
+                else
+                {
+                    for (int i = 0; i < batch; i += depth)
+                    {
+                        for (int j = 0; j < depth; j++)
+                            group[j] = Offset(start + i + j);
+                        harness.SubmitBatch(write, group[..depth], (uint)bytes);
+                    }
+                }
                 return Stopwatch.GetElapsedTime(t).TotalMicroseconds / batch;
             }
             double RawBatch(int start)
@@ -79,7 +94,7 @@ public static class InterleavedComparison
                 }
                 ratios[round] = raw[round] / device[round];
             }
-            yield return new Result(name, bytes, Median(device), Median(raw), Median(ratios));
+            yield return new Result(name, bytes, depth, Median(device), Median(raw), Median(ratios));
         }
     }
 

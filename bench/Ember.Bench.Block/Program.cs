@@ -1,6 +1,7 @@
 // virtio-blk's device path against plain pread/pwrite on the same warm file (issue 10 §6), in one process:
 //   dotnet run -c Release --project bench/Ember.Bench.Block            (BenchmarkDotNet run, then the latency probe)
 //   dotnet run -c Release --project bench/Ember.Bench.Block -- --latency-only
+//   dotnet run -c Release --project bench/Ember.Bench.Block -- --spin 10   (device over an in-memory disk only, for perf)
 // The file is 256 MiB in the temp directory (TMPDIR), which must not be tmpfs: the point is a real file system's page cache.
 using System.Globalization;
 using BenchmarkDotNet.Columns;
@@ -10,6 +11,21 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Ember.Bench.Block;
 using Ember.Devices.Virtio.Block;
+
+if (args is ["--spin", var seconds])
+{
+    // For a profiler (DOTNET_PerfMapEnabled=1 perf record -g): 4 KiB reads through the device over an in-memory disk, nothing else.
+    var spin = new BlockQueueHarness(new MemoryBlockBackend(64 << 20));
+    var until = DateTime.UtcNow.AddSeconds(double.Parse(seconds, CultureInfo.InvariantCulture));
+    long n = 0;
+    while (DateTime.UtcNow < until)
+    {
+        for (int i = 0; i < 10_000; i++, n++)
+            spin.Submit(write: false, (n * 4096 * 7919) % (64 << 20), BlockPathBenchmarks.Small);
+    }
+    Console.WriteLine($"{n} requests");
+    return 0;
+}
 
 string fileSystem = new DriveInfo(Path.GetTempPath()).DriveFormat;
 if (fileSystem is "tmpfs" or "ramfs")

@@ -40,6 +40,9 @@ public sealed class SplitVirtqueue
     private ushort _lastSeenAvail;
     private ushort _nextUsed;
     private ushort _usedAtLastInterruptDecision;
+    // Where Walk gathers a chain's segments before copying them into the chain's own array: one per queue, reused
+    // (a queue is popped by one thread at a time), grown to the longest chain seen, which hops bound by a table's size.
+    private ChainSegment[] _walkSegments = new ChainSegment[4];
 
     /// <summary>
     /// Checks <paramref name="layout"/> against <paramref name="memory"/>; a bad layout gives a queue that is
@@ -266,7 +269,7 @@ public sealed class SplitVirtqueue
     /// </summary>
     private DescriptorChain Walk(ushort head)
     {
-        var segments = new List<ChainSegment>();
+        int segmentCount = 0;
         int readableCount = 0;
         ulong readable = 0;
         ulong writable = 0;
@@ -314,7 +317,9 @@ public sealed class SplitVirtqueue
             // Both sums stay below 2^33, so ulong arithmetic cannot overflow before the check.
             if (readable + writable + length > uint.MaxValue)
                 return new DescriptorChain(head, ChainFault.TotalLengthTooLarge);
-            segments.Add(new ChainSegment(address, length, isWritable));
+            if (segmentCount == _walkSegments.Length)
+                Array.Resize(ref _walkSegments, segmentCount * 2);
+            _walkSegments[segmentCount++] = new ChainSegment(address, length, isWritable);
             if (isWritable)
             {
                 sawWritable = true;
@@ -332,7 +337,7 @@ public sealed class SplitVirtqueue
                 return new DescriptorChain(head, ChainFault.NextIndexOutOfRange);
             index = next;
         }
-        return new DescriptorChain(head, [.. segments], readableCount, (uint)readable, (uint)writable);
+        return new DescriptorChain(head, _walkSegments.AsSpan(0, segmentCount).ToArray(), readableCount, (uint)readable, (uint)writable);
     }
 
     private ChainFault CheckIndirect(bool inIndirectTable, ushort flags, GuestAddress address, uint length)
@@ -376,12 +381,13 @@ public sealed class SplitVirtqueue
     /// <summary>
     /// An index field the driver writes concurrently, read as one 16-bit load with acquire semantics so it
     /// cannot tear and later reads of the ring are not hoisted above it. Index fields are 2-byte aligned
-    /// inside areas checked to be in RAM, so they never straddle a (page-aligned) region boundary.
+    /// inside areas checked to be in RAM, so they never straddle a (page-aligned) region boundary: GetSpan cannot
+    /// fail for them (one region lookup, no separate range check), and the catch is only a last guard.
     /// </summary>
     private bool TryReadIndex(GuestAddress area, ulong offset, out ushort value)
     {
         value = 0;
-        if (!TryAddress(area, offset, out var address) || !_memory.IsValidRange(address, sizeof(ushort)))
+        if (!TryAddress(area, offset, out var address))
             return false;
         try
         {
@@ -399,7 +405,7 @@ public sealed class SplitVirtqueue
     /// <summary>An index field published to the driver as one 16-bit store with release semantics.</summary>
     private bool TryWriteIndex(GuestAddress area, ulong offset, ushort value)
     {
-        if (!TryAddress(area, offset, out var address) || !_memory.IsValidRange(address, sizeof(ushort)))
+        if (!TryAddress(area, offset, out var address))
             return false;
         try
         {
