@@ -8,7 +8,7 @@ namespace Ember.Bench.Block;
 /// <summary>
 /// The same I/O two ways on the same warm file: through virtio-blk's request queue (driver writes a chain, notify,
 /// device parses it, FileBlockBackend does the pread/pwrite, used ring updated: all on this thread, one request in
-/// flight) and as plain RandomAccess.Read/Write (pread/pwrite) into a buffer of the same size, the limit. Each
+/// flight) and as plain RandomAccess.Read/Write (pread/pwrite) into the same guest-memory buffer, the limit. Each
 /// category's raw method is its baseline, so Ratio is device time over raw time (1/Ratio is the throughput ratio).
 /// Random offsets are 4 KiB-aligned, from one fixed seed, the same sequence for both paths; sequential 1 MiB
 /// transfers walk the file and wrap.
@@ -26,7 +26,6 @@ public class BlockPathBenchmarks
     private static readonly Lazy<BenchDiskFile> SharedFile = new(() => new BenchDiskFile());
 
     private BlockQueueHarness _device = null!;
-    private byte[] _rawBuffer = null!;
     private long[] _randomOffsets = null!;
     private int _nextRandom;
     private long _nextSequential;
@@ -39,8 +38,6 @@ public class BlockPathBenchmarks
     {
         var file = File;
         _device = new BlockQueueHarness(new FileBlockBackend(file.Handle, readOnly: false));
-        _rawBuffer = GC.AllocateUninitializedArray<byte>(Large, pinned: true);
-        new Random(3).NextBytes(_rawBuffer);
         var random = new Random(11);
         _randomOffsets = new long[1 << 16];
         for (int i = 0; i < _randomOffsets.Length; i++)
@@ -59,8 +56,9 @@ public class BlockPathBenchmarks
     [Benchmark(Baseline = true, OperationsPerInvoke = RandomBatch), BenchmarkCategory("4 KiB random read")]
     public void RawRandomRead()
     {
+        var buffer = _device.DataSpan(Small);
         for (int i = 0; i < RandomBatch; i++)
-            RandomAccess.Read(File.Handle, _rawBuffer.AsSpan(0, Small), NextRandom());
+            RandomAccess.Read(File.Handle, buffer, NextRandom());
     }
 
     [Benchmark(OperationsPerInvoke = RandomBatch), BenchmarkCategory("4 KiB random read")]
@@ -73,8 +71,9 @@ public class BlockPathBenchmarks
     [Benchmark(Baseline = true, OperationsPerInvoke = RandomBatch), BenchmarkCategory("4 KiB random write")]
     public void RawRandomWrite()
     {
+        var buffer = _device.DataSpan(Small);
         for (int i = 0; i < RandomBatch; i++)
-            RandomAccess.Write(File.Handle, _rawBuffer.AsSpan(0, Small), NextRandom());
+            RandomAccess.Write(File.Handle, buffer, NextRandom());
     }
 
     [Benchmark(OperationsPerInvoke = RandomBatch), BenchmarkCategory("4 KiB random write")]
@@ -87,8 +86,9 @@ public class BlockPathBenchmarks
     [Benchmark(Baseline = true, OperationsPerInvoke = SequentialBatch), BenchmarkCategory("1 MiB sequential read")]
     public void RawSequentialRead()
     {
+        var buffer = _device.DataSpan(Large);
         for (int i = 0; i < SequentialBatch; i++)
-            RandomAccess.Read(File.Handle, _rawBuffer, NextSequential());
+            RandomAccess.Read(File.Handle, buffer, NextSequential());
     }
 
     [Benchmark(OperationsPerInvoke = SequentialBatch), BenchmarkCategory("1 MiB sequential read")]
@@ -101,8 +101,9 @@ public class BlockPathBenchmarks
     [Benchmark(Baseline = true, OperationsPerInvoke = SequentialBatch), BenchmarkCategory("1 MiB sequential write")]
     public void RawSequentialWrite()
     {
+        var buffer = _device.DataSpan(Large);
         for (int i = 0; i < SequentialBatch; i++)
-            RandomAccess.Write(File.Handle, _rawBuffer, NextSequential());
+            RandomAccess.Write(File.Handle, buffer, NextSequential());
     }
 
     [Benchmark(OperationsPerInvoke = SequentialBatch), BenchmarkCategory("1 MiB sequential write")]

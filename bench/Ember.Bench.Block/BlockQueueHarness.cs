@@ -64,6 +64,9 @@ public sealed class BlockQueueHarness
 
     public IGuestMemory Memory => _driver.Memory;
 
+    /// <summary>The data buffer itself, for the raw baseline: pread/pwrite into the very guest memory the device uses.</summary>
+    public Span<byte> DataSpan(int length) => _driver.Memory.GetSpan(new GuestAddress(Data), length);
+
     /// <summary>One IN (read) or OUT (write) of <paramref name="length"/> bytes at byte <paramref name="offset"/>, start to finish.</summary>
     public void Submit(bool write, long offset, uint length)
     {

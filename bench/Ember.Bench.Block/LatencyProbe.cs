@@ -7,7 +7,7 @@ namespace Ember.Bench.Block;
 /// Notify-to-completion of a single 4 KiB read at a random offset, one request in flight: the time from the
 /// doorbell (<see cref="BlockQueueHarness.NotifyAndComplete"/>: the device pops the chain, parses it, preads,
 /// copies, writes the status and the used element) until the driver sees the used index move and reads an OK
-/// status. Beside it, a single raw pread of 4 KiB at the same offsets. Percentiles over <see cref="Samples"/>
+/// status. Beside it, a single raw pread of 4 KiB at the same offsets into the same guest-memory buffer. Percentiles over <see cref="Samples"/>
 /// requests after a warm-up.
 /// </summary>
 public static class LatencyProbe
@@ -41,9 +41,11 @@ public static class LatencyProbe
 
     public static (double P50, double P99, double Mean) Raw(BenchDiskFile file, long[] offsets)
     {
-        var buffer = GC.AllocateUninitializedArray<byte>(BlockPathBenchmarks.Small, pinned: true);
+        // Into the harness's guest-memory data buffer, the one the device reads into.
+        var harness = new BlockQueueHarness(new FileBlockBackend(file.Handle, readOnly: false));
         return Measure(offsets, offset =>
         {
+            var buffer = harness.DataSpan(BlockPathBenchmarks.Small);
             long start = Stopwatch.GetTimestamp();
             RandomAccess.Read(file.Handle, buffer, offset);
             return Stopwatch.GetTimestamp() - start;
