@@ -18,8 +18,10 @@ namespace Ember.Devices.Virtio.Block;
 /// <see cref="Answer"/>: the header must be 16 readable bytes; the status is the last writable byte, and a
 /// chain without one is dropped (used length 0) since there is nowhere to say anything; IN/OUT lengths are
 /// whole sectors; sector × 512 + length must lie inside the disk, computed so that nothing overflows; OUT on a
-/// read-only disk is IOERR. Data moves through one reused 64 KiB bounce buffer, so a request of any size
-/// costs the host a bounded amount of memory. Backend I/O errors become IOERR; nothing here throws on guest
+/// read-only disk is IOERR. Data moves between the backend and the guest's buffers in place (pread/pwrite on
+/// spans of guest RAM, one per segment and memory region, none outliving its call: the bytes are data, never parsed,
+/// so a guest changing them meanwhile changes only what it reads or writes), which costs the host no memory and no
+/// copy; one reused 64 KiB bounce buffer remains for a segment that yields no span, so any request stays bounded. Backend I/O errors become IOERR; nothing here throws on guest
 /// input. Used length = bytes the device wrote into the chain (data read and the status byte).
 /// DISCARD and WRITE_ZEROES carry 16-byte segments: at most <see cref="MaxRangeSegments"/> of them (copied into a
 /// fixed buffer), each at most its request's max_*_sectors long and inside the disk, with no flag but unmap (and
@@ -33,7 +35,7 @@ public sealed class VirtioBlock : VirtioQueueDevice
 {
     public const ushort DefaultQueueSize = 256;
 
-    /// <summary>Bytes moved per backend call; the bounce buffer's size.</summary>
+    /// <summary>The bounce buffer's size: bytes per backend call where a transfer cannot go in place.</summary>
     public const int TransferChunk = 64 * 1024;
 
     /// <summary>
@@ -283,6 +285,15 @@ public sealed class VirtioBlock : VirtioQueueDevice
         uint done = 0;
         while (done < length)
         {
+            // Straight into the guest's buffer where it is one stretch of RAM (one pread, no copy); else the bounce buffer.
+            var target = writer.NextInPlace(length - done);
+            if (!target.IsEmpty)
+            {
+                _backend.Read(offset + done, target);
+                writer.Advance((uint)target.Length);
+                done += (uint)target.Length;
+                continue;
+            }
             int chunk = (int)Math.Min(length - done, (uint)_bounce.Length);
             var bytes = _bounce.AsSpan(0, chunk);
             _backend.Read(offset + done, bytes);
@@ -306,6 +317,15 @@ public sealed class VirtioBlock : VirtioQueueDevice
         uint done = 0;
         while (done < length)
         {
+            // Straight from the guest's buffer where it is one stretch of RAM (one pwrite, no copy); else the bounce buffer.
+            var source = reader.NextInPlace(length - done);
+            if (!source.IsEmpty)
+            {
+                _backend.Write(offset + done, source);
+                reader.Advance((uint)source.Length);
+                done += (uint)source.Length;
+                continue;
+            }
             int chunk = (int)Math.Min(length - done, (uint)_bounce.Length);
             var bytes = _bounce.AsSpan(0, chunk);
             if (reader.Read(bytes) != chunk)

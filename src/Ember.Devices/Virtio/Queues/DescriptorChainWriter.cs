@@ -72,6 +72,45 @@ public sealed class DescriptorChainWriter
         return total;
     }
 
+    /// <summary>
+    /// The next bytes of the writable part as a span aliasing guest RAM, at most <paramref name="maxLength"/>, for a
+    /// backend to fill in place (zero-copy); empty at the end, after a failure, or where a segment is not in RAM. The
+    /// span stops at the end of the current segment and of its memory region, so a long request takes several. It
+    /// must not outlive the call that uses it, and the guest may change the bytes meanwhile (data only, never parsed).
+    /// <see cref="Advance"/> then moves past what was used.
+    /// </summary>
+    public Span<byte> NextInPlace(uint maxLength)
+    {
+        var segments = _chain.WritableSegments;
+        maxLength = Math.Min(maxLength, Remaining);
+        while (!Failed && maxLength > 0 && _segment < segments.Length)
+        {
+            var segment = segments[_segment];
+            uint left = segment.Length - _offsetInSegment;
+            if (left == 0)
+            {
+                _segment++;
+                _offsetInSegment = 0;
+                continue;
+            }
+            // The segment lies inside RAM (checked when the chain was walked), so this sum cannot wrap.
+            return GuestRamSpans.InOneRegion(_memory, new GuestAddress(segment.Address.Value + _offsetInSegment), Math.Min(left, maxLength));
+        }
+        return [];
+    }
+
+    /// <summary>Moves past <paramref name="count"/> bytes of the span <see cref="NextInPlace"/> gave, counting them as written.</summary>
+    public void Advance(uint count)
+    {
+        var segments = _chain.WritableSegments;
+        if (_segment >= segments.Length)
+            return;
+        uint step = Math.Min(count, Math.Min(segments[_segment].Length - _offsetInSegment, Remaining));
+        _offsetInSegment += step;
+        Position += step;
+            BytesWritten += step;
+    }
+
     /// <summary>Moves past up to <paramref name="count"/> bytes, leaving them as the driver wrote them; returns how many.</summary>
     public uint Skip(uint count)
     {

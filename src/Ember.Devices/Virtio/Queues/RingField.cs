@@ -8,7 +8,8 @@ namespace Ember.Devices.Virtio.Queues;
 /// The 16-bit ring fields driver and device hand each other (split avail/used idx, packed descriptor flags and
 /// event suppression fields), accessed as single loads and stores with acquire/release semantics so they cannot
 /// tear and the ring entries they cover are ordered around them. Every such field is 2-byte aligned inside an area
-/// checked to be in RAM, so it never straddles a (page-aligned) region boundary.
+/// checked to be in RAM, so it never straddles a (page-aligned) region boundary: GetSpan alone checks it (one
+/// region lookup on the hot path, no separate range check), and its exception is only a last guard.
 /// </summary>
 internal static class RingField
 {
@@ -16,7 +17,7 @@ internal static class RingField
     public static bool TryLoadAcquire(IGuestMemory memory, GuestAddress area, ulong offset, out ushort value)
     {
         value = 0;
-        if (!area.TryAdd(offset, out var address) || !memory.IsValidRange(address, sizeof(ushort)))
+        if (!area.TryAdd(offset, out var address))
             return false;
         try
         {
@@ -34,7 +35,7 @@ internal static class RingField
     /// <summary>One 16-bit store with release semantics: everything written before it is visible first.</summary>
     public static bool TryStoreRelease(IGuestMemory memory, GuestAddress area, ulong offset, ushort value)
     {
-        if (!area.TryAdd(offset, out var address) || !memory.IsValidRange(address, sizeof(ushort)))
+        if (!area.TryAdd(offset, out var address))
             return false;
         try
         {

@@ -39,6 +39,9 @@ public sealed class SplitVirtqueue : IVirtqueue
     private ushort _lastSeenAvail;
     private ushort _nextUsed;
     private ushort _usedAtLastInterruptDecision;
+    // Where Walk gathers a chain's segments before copying them into the chain's own array: one per queue, reused
+    // (a queue is popped by one thread at a time), grown to the longest chain seen, which hops bound by a table's size.
+    private ChainSegment[] _walkSegments = new ChainSegment[4];
 
     /// <summary>
     /// Checks <paramref name="layout"/> against <paramref name="memory"/>; a bad layout gives a queue that is
@@ -265,7 +268,7 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// </summary>
     private DescriptorChain Walk(ushort head)
     {
-        var segments = new List<ChainSegment>();
+        int segmentCount = 0;
         int readableCount = 0;
         ulong readable = 0;
         ulong writable = 0;
@@ -313,7 +316,9 @@ public sealed class SplitVirtqueue : IVirtqueue
             // Both sums stay below 2^33, so ulong arithmetic cannot overflow before the check.
             if (readable + writable + length > uint.MaxValue)
                 return new DescriptorChain(head, ChainFault.TotalLengthTooLarge);
-            segments.Add(new ChainSegment(address, length, isWritable));
+            if (segmentCount == _walkSegments.Length)
+                Array.Resize(ref _walkSegments, segmentCount * 2);
+            _walkSegments[segmentCount++] = new ChainSegment(address, length, isWritable);
             if (isWritable)
             {
                 sawWritable = true;
@@ -331,7 +336,7 @@ public sealed class SplitVirtqueue : IVirtqueue
                 return new DescriptorChain(head, ChainFault.NextIndexOutOfRange);
             index = next;
         }
-        return new DescriptorChain(head, [.. segments], readableCount, (uint)readable, (uint)writable);
+        return new DescriptorChain(head, _walkSegments.AsSpan(0, segmentCount).ToArray(), readableCount, (uint)readable, (uint)writable);
     }
 
     private ChainFault CheckIndirect(bool inIndirectTable, ushort flags, GuestAddress address, uint length)

@@ -157,7 +157,7 @@ public sealed class VirtioBlockTests : IDisposable
     }
 
     [Fact]
-    public void LargeWriteAndReadMoveThroughTheBounceBufferInChunks()
+    public void LargeWriteAndReadArriveWhole()
     {
         var device = Start();
         int length = (VirtioBlock.TransferChunk * 2) + 4096;
