@@ -12,7 +12,7 @@ public sealed class PciTopologyInterruptTests
     private readonly PciTopology _pci;
 
     public PciTopologyInterruptTests() =>
-        _pci = new PciTopology(new DeviceBus(), new DeviceBus(), gsi => _gsis.TryGetValue(gsi, out var line) ? line : _gsis[gsi] = new LevelLine());
+        _pci = new PciTopology(new DeviceBus(), new DeviceBus(), new MachineResources(Layout.OneGiB), gsi => _gsis.TryGetValue(gsi, out var line) ? line : _gsis[gsi] = new LevelLine());
 
     [Fact]
     public void SlotsGoRoundRobinOverTheFreeIsaIrqs()
