@@ -19,8 +19,8 @@ public sealed class DeviceManagerTests
     public void TheDsdtOfAMachinesDevicesIsTheFixedPcTableWithItsRoutes()
     {
         var devices = Machine(Config);
-        devices.AddPciFunction("drive:a", Function(PciInterruptPin.IntA));
-        devices.AddPciFunction("rng", Function(PciInterruptPin.IntA));
+        devices.AddPciFunction("drive:a", TestPciFunction.WithPin(PciInterruptPin.IntA));
+        devices.AddPciFunction("rng", TestPciFunction.WithPin(PciInterruptPin.IntA));
 
         Assert.Equal(["com1", "pci0", "pci-ecam"], devices.Devices.Where(d => d.Aml is not null).Select(d => d.Id));
         Assert.Equal(Dsdt.Encode([new(1, 5), new(2, 10)]), Dsdt.EncodeFor(devices.AmlDevices));
@@ -32,7 +32,7 @@ public sealed class DeviceManagerTests
     public void TheRegistryKnowsEachDeviceByIdWithWhatItWasGiven()
     {
         var devices = Machine(Config);
-        var function = Function(PciInterruptPin.IntA);
+        var function = TestPciFunction.WithPin(PciInterruptPin.IntA);
         var address = devices.AddPciFunction("net:eth0", function);
 
         Assert.Equal(new PciAddress(0, 1, 0), address);
@@ -43,7 +43,7 @@ public sealed class DeviceManagerTests
         Assert.IsType<BootTimerDevice>(devices["boot-timer"].Device);
         Assert.Equal(2, devices.Pci.NextSlot);
         Assert.Throws<KeyNotFoundException>(() => devices["com2"]);
-        Assert.Throws<InvalidOperationException>(() => devices.AddPciFunction("net:eth0", Function(PciInterruptPin.IntA)));
+        Assert.Throws<InvalidOperationException>(() => devices.AddPciFunction("net:eth0", TestPciFunction.WithPin(PciInterruptPin.IntA)));
         Assert.Equal(2, devices.Pci.NextSlot);   // the refused duplicate took no slot
     }
 
@@ -109,16 +109,6 @@ public sealed class DeviceManagerTests
         _ = new PlatformDevices(config, interrupts, new NoOutput(), devices, startTimestamp: 0);
         devices.AddPciRoot(interrupts.IsaLine);
         return devices;
-    }
-
-    private static TestFunction Function(PciInterruptPin pin) =>
-        new(new PciConfigSpace(new PciFunctionIdentity(0x1AF4, 0x1044, new PciClassCode(0xFF, 0, 0)) { InterruptPin = pin }));
-
-    private sealed class TestFunction(PciConfigSpace configuration) : IPciDevice
-    {
-        public PciConfigSpace Configuration { get; } = configuration;
-
-        public IBusDevice? BarRegion(int index) => null;
     }
 
     private sealed class NoOutput : ISerialOutput
