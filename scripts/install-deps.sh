@@ -6,7 +6,7 @@ set -euo pipefail
 purpose=${1:-test}
 packages=(gcc libc6-dev linux-libc-dev)
 case "$purpose" in
-  test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64 iproute2 curl gdb) ;;
+  test) packages+=(acpica-tools cpio busybox-static linux-image-cloud-amd64 iproute2 curl gdb strace) ;;
   run) packages+=(busybox-static linux-image-cloud-amd64) ;;
   bench) packages+=(qemu-system-x86 time python3-matplotlib binutils) ;;
 esac

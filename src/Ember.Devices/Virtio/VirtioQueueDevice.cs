@@ -6,14 +6,14 @@ using Ember.Sys;
 namespace Ember.Devices.Virtio;
 
 /// <summary>
-/// What every split-ring virtio device does the same way: offer VERSION_1, INDIRECT_DESC and EVENT_IDX on
+/// What every virtio device with request queues does the same way: offer VERSION_1, INDIRECT_DESC, EVENT_IDX and RING_PACKED on
 /// top of its own features, build its queues on activation, drain a queue on notification (taking every
 /// available chain, handing each to <see cref="ProcessChain"/>, re-arming the notification under EVENT_IDX
 /// and interrupting only when the driver wants it), and forget everything on reset. A device only says what
 /// one request means.
 /// </summary>
 /// <remarks>
-/// Threat model: layouts and ring contents are hostile; <see cref="SplitVirtqueue"/> checks them. A broken
+/// Threat model: layouts and ring contents are hostile; <see cref="SplitVirtqueue"/> or <see cref="PackedVirtqueue"/> checks them. A broken
 /// queue sets <see cref="NeedsReset"/> and raises a configuration-change interrupt (virtio 1.2 §2.1.2), after
 /// which the device ignores notifications until reset. Malformed chains go back with used length 0 and are
 /// counted in <see cref="DroppedChains"/>. Thread-safety: Activate, Notify and Reset may come from a vCPU and
@@ -28,11 +28,11 @@ namespace Ember.Devices.Virtio;
 /// </remarks>
 public abstract class VirtioQueueDevice : IVirtioDevice
 {
-    /// <summary>What a split-ring device with these queue helpers can always do.</summary>
-    public const ulong CommonFeatures = VirtioFeature.Version1 | VirtioFeature.IndirectDescriptors | VirtioFeature.EventIndex;
+    /// <summary>What a device with these queue helpers can always do: either ring kind (split, or packed under RING_PACKED).</summary>
+    public const ulong CommonFeatures = VirtioFeature.Version1 | VirtioFeature.IndirectDescriptors | VirtioFeature.EventIndex | VirtioFeature.RingPacked;
 
     private readonly Lock _lock = new();
-    private SplitVirtqueue?[] _queues = [];
+    private IVirtqueue?[] _queues = [];
     private DescriptorChain?[] _held = [];
     private IOneShotTimer? _retryTimer;
     private VirtioActivation? _activation;
@@ -105,12 +105,12 @@ public abstract class VirtioQueueDevice : IVirtioDevice
             _features = activation.Features & OfferedFeatures;
             _activation = activation;
             _needsReset = false;
-            _queues = new SplitVirtqueue?[QueueCount];
+            _queues = new IVirtqueue?[QueueCount];
             _held = new DescriptorChain?[QueueCount];
             for (int i = 0; i < QueueCount && i < activation.Queues.Count; i++)
             {
                 if (activation.Queues[i] is { } layout)
-                    _queues[i] = new SplitVirtqueue(layout, activation.Memory, _features, MaxQueueSize);
+                    _queues[i] = IVirtqueue.Create(layout, activation.Memory, _features, MaxQueueSize);
             }
             OnActivated(_features);
             signalConfiguration = _queues.Any(q => q is { IsBroken: true }) && EnterNeedsReset();
@@ -238,7 +238,7 @@ public abstract class VirtioQueueDevice : IVirtioDevice
     /// Answers every available chain, or stops at one the queue's limiter refuses (held for the retry, with the
     /// wait in <paramref name="retryAfter"/>); returns whether the driver wants an interrupt for those answered.
     /// </summary>
-    private bool Drain(int index, SplitVirtqueue queue, IGuestMemory memory, out TimeSpan retryAfter)
+    private bool Drain(int index, IVirtqueue queue, IGuestMemory memory, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
         var limiter = LimiterFor(index);
@@ -264,7 +264,7 @@ public abstract class VirtioQueueDevice : IVirtioDevice
     }
 
     /// <summary>The held (throttled) chain first, then the ring's next one.</summary>
-    private DescriptorChain? NextChain(int index, SplitVirtqueue queue)
+    private DescriptorChain? NextChain(int index, IVirtqueue queue)
     {
         if (_held[index] is { } held)
         {

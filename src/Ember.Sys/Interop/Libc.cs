@@ -141,6 +141,10 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(int fd, int mode, long offset, long length);
 
+    /// <summary>fdatasync(2).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fdatasync", SetLastError = true)]
+    public static partial int FDataSync(int fd);
+
     [LibraryImport(LibraryName, EntryPoint = "pthread_self")]
     public static partial nuint PthreadSelf();
 

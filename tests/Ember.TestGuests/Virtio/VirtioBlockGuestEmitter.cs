@@ -8,7 +8,8 @@ namespace Ember.TestGuests.Virtio;
 /// Writes <see cref="VirtioBlockGuest"/>'s code on the shared driver (<see cref="VirtioPciDriverEmitter"/>: the
 /// function, its capabilities and BARs, feature negotiation, the program's queues, doorbells of its width). Each request
 /// is one descriptor chain (header, data, status; virtio 1.2 §5.2.6) published in its queue's available ring and reaped
-/// by polling used.idx. The step code is unrolled, one block per step; each queue has a submit subroutine of its own.
+/// by polling used.idx, or, when the program asks for packed rings, written into the queue's descriptor ring and reaped
+/// by polling its first descriptor's flags. The step code is unrolled, one block per step; each queue has a submit subroutine of its own.
 /// </summary>
 internal sealed class VirtioBlockGuestEmitter
 {
@@ -22,6 +23,8 @@ internal sealed class VirtioBlockGuestEmitter
     private const uint VarData = L.Variables + 0x10;         // this request's data: the buffer, or further on when spread
     private const uint VarHeaderSectorLow = L.Variables + 0x14;  // the request header's sector field
     private const uint VarHeaderSectorHigh = L.Variables + 0x18;
+    private const uint VarDataLength = L.Variables + 0x1C;       // packed: the submitted data length and WRITE flag
+    private const uint VarDataFlags = L.Variables + 0x20;
 
     private readonly Assembler _a;
     private readonly VirtioPciDriverEmitter _driver;
@@ -35,7 +38,7 @@ internal sealed class VirtioBlockGuestEmitter
         _program = program;
         _driver = new VirtioPciDriverEmitter(assembler,
             new VirtioPciDriverOptions(VirtioBlockGuest.DeviceType, program.DeviceIndex, program.BarAssignmentBase, program.ReassignBars,
-                program.DriverFeatures, program.NotifyWidth, program.WaitForIntx),
+                program.DriverFeatures, program.NotifyWidth, program.WaitForIntx, program.PackedRing),
             EmitFailureDetail);
         _submit = new Label[program.QueueCount];
     }
@@ -78,12 +81,24 @@ internal sealed class VirtioBlockGuestEmitter
         if (_program.RequestPhaseMarker is { } marker)
             a.mov(__byte_ptr[marker], 123);
         for (int i = 0; i < _program.Steps.Count; i++)
+        {
+            if (_program.HoldBeforeStep == i)
+                EmitHold();
             EmitStep(i, _program.Steps[i]);
-        d.Succeed();
+        }
+        if (_program.ParkWhenDone)
+            EmitPark();
+        else
+            d.Succeed();
 
         d.EmitSubroutines();
         for (int q = 0; q < _submit.Length; q++)
-            EmitSubmit(q);
+        {
+            if (_program.PackedRing)
+                EmitSubmitPacked(q);
+            else
+                EmitSubmit(q);
+        }
         EmitChecksum();
         EmitFill();
     }
@@ -195,6 +210,33 @@ internal sealed class VirtioBlockGuestEmitter
         Print("\n");
     }
 
+    /// <summary>"hold", then poll COM1's LSR until data ready (bit 0) and read the byte from RBR, so the FIFO is empty again.</summary>
+    private void EmitHold()
+    {
+        var a = _a;
+        var poll = a.CreateLabel();
+        Print("hold\n");
+        a.mov(dx, GuestCode.Com1 + 5);
+        a.Label(ref poll);
+        a.@in(al, dx);
+        a.test(al, 1);
+        a.jz(poll);
+        a.mov(dx, GuestCode.Com1);
+        a.@in(al, dx);
+    }
+
+    /// <summary>"parked", then halt for good: with interrupts off nothing wakes the vCPU, and nothing more reaches the disk.</summary>
+    private void EmitPark()
+    {
+        var a = _a;
+        var halt = a.CreateLabel();
+        Print("parked\n");
+        a.cli();
+        a.Label(ref halt);
+        a.hlt();
+        a.jmp(halt);
+    }
+
     // ---- Subroutines -------------------------------------------------------------------------------
 
     /// <summary>
@@ -207,18 +249,9 @@ internal sealed class VirtioBlockGuestEmitter
         var a = _a;
         var noData = a.CreateLabel();
         var statusDescriptor = a.CreateLabel();
-        var lengthChecked = a.CreateLabel();
         uint d0 = VirtioGuestLayout.DescriptorTable(queue), d1 = d0 + 16, d2 = d0 + 32, used = VirtioGuestLayout.UsedRing(queue);
         a.Label(ref _submit[queue]);
-        a.mov(__dword_ptr[L.RequestHeader], eax);
-        a.mov(__dword_ptr[L.RequestHeader + 4], 0);
-        a.mov(eax, __dword_ptr[VarHeaderSectorLow]);
-        a.mov(__dword_ptr[L.RequestHeader + 8], eax);
-        a.mov(eax, __dword_ptr[VarHeaderSectorHigh]);
-        a.mov(__dword_ptr[L.RequestHeader + 12], eax);
-        a.mov(__byte_ptr[L.RequestStatus], 0xFF);
-        // Bytes the device must write: the data when it is device-writable, and the status byte.
-        a.mov(__dword_ptr[VarExpectedLength], 1);
+        StartRequest();
         // Descriptor 0: the header, device-readable.
         a.mov(__dword_ptr[d0], L.RequestHeader);
         a.mov(__dword_ptr[d0 + 4], 0);
@@ -257,16 +290,84 @@ internal sealed class VirtioBlockGuestEmitter
         a.lea(ebx, __[esi - 1]);
         a.and(ebx, _program.QueueSize - 1);
         a.mov(eax, __dword_ptr[ebx * 8 + (used + 4)]);
+        CheckUsedElement(__dword_ptr[ebx * 8 + (used + 8)]);
+        a.ret();
+    }
+
+    /// <summary>
+    /// submit for a packed queue: the same contract as <see cref="EmitSubmit"/>. The chain goes into the ring from the
+    /// queue's next position (header, data, status), made available by its first descriptor's flags; the used
+    /// descriptor comes back at that position.
+    /// </summary>
+    private void EmitSubmitPacked(int queue)
+    {
+        var a = _a;
+        var d = _driver;
+        ushort size = _program.QueueSize;
+        var noData = a.CreateLabel();
+        a.Label(ref _submit[queue]);
+        a.mov(__dword_ptr[VarDataLength], ecx);
+        a.mov(__dword_ptr[VarDataFlags], edx);
+        StartRequest();
+        d.BeginPackedChain(queue);
+        d.PutPackedDescriptor(queue, size, first: true,
+            () => a.mov(__dword_ptr[edi], L.RequestHeader),
+            () => a.mov(__dword_ptr[edi + 8], 16),
+            () => a.mov(eax, (uint)DescNext));
+        a.cmp(__dword_ptr[VarDataLength], 0);
+        a.je(noData);
+        d.PutPackedDescriptor(queue, size, first: false,
+            () => { a.mov(eax, __dword_ptr[VarData]); a.mov(__dword_ptr[edi], eax); },
+            () => { a.mov(eax, __dword_ptr[VarDataLength]); a.mov(__dword_ptr[edi + 8], eax); },
+            () => { a.mov(eax, __dword_ptr[VarDataFlags]); a.or(eax, DescNext); });
+        a.cmp(__dword_ptr[VarDataFlags], 0);
+        a.je(noData);
+        a.mov(eax, __dword_ptr[VarDataLength]);
+        a.add(__dword_ptr[VarExpectedLength], eax);
+        a.Label(ref noData);
+        d.PutPackedDescriptor(queue, size, first: false,
+            () => a.mov(__dword_ptr[edi], L.RequestStatus),
+            () => a.mov(__dword_ptr[edi + 8], 1),
+            () => a.mov(eax, (uint)DescWrite));
+        d.ExposePackedChain();
+        d.Notify(queue);
+        d.WaitForPackedUsed();
+        a.movzx(eax, __word_ptr[edi + 12]);
+        CheckUsedElement(__dword_ptr[edi + 8]);
+        a.ret();
+    }
+
+    /// <summary>
+    /// Both submits' start: the request header (type eax, the sector from VarHeaderSector), the status byte preset to
+    /// 0xFF, and the bytes the device must write counted from the status byte (the data's are added when device-writable).
+    /// </summary>
+    private void StartRequest()
+    {
+        var a = _a;
+        a.mov(__dword_ptr[L.RequestHeader], eax);
+        a.mov(__dword_ptr[L.RequestHeader + 4], 0);
+        a.mov(eax, __dword_ptr[VarHeaderSectorLow]);
+        a.mov(__dword_ptr[L.RequestHeader + 8], eax);
+        a.mov(eax, __dword_ptr[VarHeaderSectorHigh]);
+        a.mov(__dword_ptr[L.RequestHeader + 12], eax);
+        a.mov(__byte_ptr[L.RequestStatus], 0xFF);
+        a.mov(__dword_ptr[VarExpectedLength], 1);
+    }
+
+    /// <summary>Both submits' end: eax = the used element's id, which must be the chain's (0); <paramref name="length"/> its byte count.</summary>
+    private void CheckUsedElement(AssemblerMemoryOperand length)
+    {
+        var a = _a;
+        var lengthChecked = a.CreateLabel();
         a.test(eax, eax);
         _driver.OnFailure(VirtioGuestOutcome.WrongUsedId, ok => a.jz(ok));
         // The length is exact only when the request succeeded; a failed one may stop anywhere.
         a.cmp(__byte_ptr[L.RequestStatus], 0);
         a.jne(lengthChecked);
-        a.mov(eax, __dword_ptr[ebx * 8 + (used + 8)]);
+        a.mov(eax, length);
         a.cmp(eax, __dword_ptr[VarExpectedLength]);
         _driver.OnFailure(VirtioGuestOutcome.WrongUsedLength, ok => a.je(ok));
         a.Label(ref lengthChecked);
-        a.ret();
     }
 
     /// <summary>checksum: folds ecx dwords of this request's data into VarSum (see <see cref="VirtioBlockChecksum"/>).</summary>

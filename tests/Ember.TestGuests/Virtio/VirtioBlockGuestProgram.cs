@@ -12,8 +12,15 @@ public sealed record VirtioBlockGuestProgram
     /// <summary>Which virtio-blk function on bus 0 to drive, counting from 0 in slot order.</summary>
     public int DeviceIndex { get; init; }
 
-    /// <summary>Every queue's size: a power of two up to <see cref="VirtioBlockGuestLayout.MaxQueueSize"/>.</summary>
+    /// <summary>Every queue's size: up to <see cref="VirtioBlockGuestLayout.MaxQueueSize"/>, a power of two unless <see cref="PackedRing"/>.</summary>
     public ushort QueueSize { get; init; } = 16;
+
+    /// <summary>
+    /// Negotiate VIRTIO_F_RING_PACKED and drive every queue as a packed ring (virtio 1.2 §2.8): the descriptor ring in the
+    /// descriptor page, driver event suppression (DISABLE: this driver polls) in the available-ring page, device event
+    /// suppression in the used-ring page.
+    /// </summary>
+    public bool PackedRing { get; init; }
 
     /// <summary>How many queues the guest sets up, 0 to QueueCount - 1 (more than one needs VIRTIO_BLK_F_MQ in <see cref="DriverFeatures"/>).</summary>
     public int QueueCount { get; init; } = 1;
@@ -60,6 +67,19 @@ public sealed record VirtioBlockGuestProgram
     /// </summary>
     public uint? RequestPhaseMarker { get; init; }
 
+    /// <summary>
+    /// Before this step (0-based) the guest prints "hold" on COM1 and polls COM1's line status until a byte arrives
+    /// (the host's go-ahead; Ember's stdin with --console stdio), then reads it and goes on. Null for no hold. Lets a host
+    /// act at a point where the guest has provably not yet made the step's requests.
+    /// </summary>
+    public int? HoldBeforeStep { get; init; }
+
+    /// <summary>
+    /// After the last step print "parked" and halt forever with interrupts off instead of printing "done" and leaving
+    /// through debug-exit: the host ends the VM itself (a test that kills Ember at one of the guest's lines).
+    /// </summary>
+    public bool ParkWhenDone { get; init; }
+
     /// <summary>Null when the program can be assembled, else why not.</summary>
     public string? Problem()
     {
@@ -69,14 +89,16 @@ public sealed record VirtioBlockGuestProgram
             return $"at most {VirtioBlockGuestLayout.MaxSteps} steps";
         if (DeviceIndex is < 0 or > 31)
             return "the device index is 0 to 31";
-        if (QueueSize == 0 || QueueSize > VirtioBlockGuestLayout.MaxQueueSize || (QueueSize & (QueueSize - 1)) != 0)
-            return $"the queue size must be a power of two up to {VirtioBlockGuestLayout.MaxQueueSize}";
+        if (QueueSize == 0 || QueueSize > VirtioBlockGuestLayout.MaxQueueSize || (!PackedRing && (QueueSize & (QueueSize - 1)) != 0))
+            return $"the queue size must be a power of two up to {VirtioBlockGuestLayout.MaxQueueSize} (any size for a packed ring)";
         if (ReassignBars && BarAssignmentBase is null)
             return "reassigning BARs needs a BarAssignmentBase";
         if (QueueCount is < 1 or > VirtioBlockGuestLayout.MaxQueues)
             return $"the guest sets up 1 to {VirtioBlockGuestLayout.MaxQueues} queues";
         if (NotifyWidth is not (2 or 4))
             return "a doorbell write is 2 or 4 bytes";
+        if (HoldBeforeStep is { } hold && (hold < 0 || hold >= Steps.Count))
+            return $"the hold is before one of the {Steps.Count} steps";
         for (int i = 0; i < Steps.Count; i++)
         {
             if (Steps[i].Problem(VirtioBlockGuestLayout.DataBufferSize) is { } problem)

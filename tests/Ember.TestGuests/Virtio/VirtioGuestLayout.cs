@@ -4,7 +4,8 @@ namespace Ember.TestGuests.Virtio;
 /// Where every virtio test guest (<see cref="VirtioBlockGuest"/>, <see cref="VirtioEntropyGuest"/>,
 /// <see cref="VirtioVsockGuest"/>) keeps what their shared PCI driver uses, above the multiboot image (at 1 MiB,
 /// well under 1 MiB long): each queue's split ring in three pages of its own, so every part meets its alignment
-/// (virtio 1.2 §2.7: descriptors 16, available ring 2, used ring 4) for any queue size up to <see cref="MaxQueueSize"/>,
+/// (virtio 1.2 §2.7: descriptors 16, available ring 2, used ring 4) for any queue size up to <see cref="MaxQueueSize"/>
+/// (a packed queue, §2.8, keeps its descriptor ring and the driver and device event suppression structures in the same pages),
 /// then the results the host reads back and the driver's variables. From <see cref="DeviceArea"/> on, each guest
 /// lays out its own buffers.
 /// </summary>

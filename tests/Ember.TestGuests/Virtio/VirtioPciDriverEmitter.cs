@@ -8,15 +8,16 @@ namespace Ember.TestGuests.Virtio;
 /// The part of every virtio test guest that is the same for each device: a 32-bit, polling virtio-pci driver. It finds
 /// the function on PCI bus 0 through configuration mechanism #1, walks its virtio capabilities from 0x34 (virtio 1.2
 /// §4.1.4), resolves (and if asked assigns) the BARs they name, brings the device up (§3.1.1: reset, ACKNOWLEDGE,
-/// DRIVER, VERSION_1 and the options' DriverFeatures, FEATURES_OK), sets up split queues whose rings sit in
-/// <see cref="VirtioGuestLayout"/> with interrupts suppressed (VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.7; MSI-X vector
-/// NO_VECTOR), sets DRIVER_OK, rings doorbells (cap.offset + queue_notify_off × notify_off_multiplier, §4.1.4.4, the
-/// queue index as a 16-bit write, §4.1.5.2, or a dword when the options ask) and polls used rings (§2.7.8). It reports on COM1 and ends on the debug-exit port
+/// DRIVER, VERSION_1, RING_PACKED when the options ask, and the options' DriverFeatures, FEATURES_OK), sets up split
+/// queues (or packed ones, §2.8) whose rings sit in <see cref="VirtioGuestLayout"/> with interrupts suppressed
+/// (VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.7, or the driver event suppression's DISABLE, §2.8.10; MSI-X vector NO_VECTOR), sets DRIVER_OK, rings doorbells (cap.offset + queue_notify_off × notify_off_multiplier, §4.1.4.4, the
+/// queue index as a 16-bit write, §4.1.5.2, or a dword when the options ask) and polls used rings (§2.7.8; packed: the
+/// chain's first descriptor, in VirtioPciDriverEmitter.Packed.cs). It reports on COM1 and ends on the debug-exit port
 /// with a <see cref="VirtioGuestOutcome"/>. The device's own work is emitted between <see cref="DriverOk"/> and
 /// <see cref="Succeed"/> by the guest that owns this emitter; subroutines use the stack at
 /// <see cref="VirtioGuestLayout.StackTop"/>.
 /// </summary>
-internal sealed class VirtioPciDriverEmitter
+internal sealed partial class VirtioPciDriverEmitter
 {
     private const ushort ConfigAddressPort = 0xCF8, ConfigDataPort = 0xCFC;
     private const uint ConfigEnable = 0x8000_0000;
@@ -56,6 +57,7 @@ internal sealed class VirtioPciDriverEmitter
     private const uint VarIntxPicPort = L.Variables + 0xA4;  // the command port of the 8259A the IRQ is on
     private const uint VarIntxBit = L.Variables + 0xA8;      // the IRQ's bit in that 8259A's IRR
     private const uint VarIntxSeen = L.IntxSeen;             // interrupts seen asserted and then deasserted by an ISR read
+    // L.Variables + 0xB0 to 0xDB: the packed rings' positions, wrap counters and chain (VirtioPciDriverEmitter.Packed.cs).
 
     private readonly VirtioPciDriverOptions _options;
     private readonly Action _emitFailureDetail;
@@ -328,7 +330,8 @@ internal sealed class VirtioPciDriverEmitter
     }
 
     /// <summary>
-    /// §3.1.1 up to FEATURES_OK with VERSION_1 and the options' DriverFeatures, each of which the device must offer.
+    /// §3.1.1 up to FEATURES_OK with VERSION_1, RING_PACKED when the options ask, and the options' DriverFeatures, each of
+    /// which the device must offer.
     /// Leaves ebx = the common configuration.
     /// </summary>
     public void NegotiateFeatures()
@@ -364,10 +367,19 @@ internal sealed class VirtioPciDriverEmitter
             a.cmp(eax, wanted);
             OnFailure(VirtioGuestOutcome.FeatureMissing, ok => a.je(ok));
         }
+        uint wantedHigh = 1;   // VERSION_1
+        if (_options.PackedRing)
+        {
+            a.mov(__dword_ptr[ebx + DeviceFeatureSelect], 1);
+            a.mov(eax, __dword_ptr[ebx + DeviceFeature]);
+            a.test(eax, RingPackedHigh);
+            OnFailure(VirtioGuestOutcome.FeatureMissing, ok => a.jnz(ok));
+            wantedHigh |= RingPackedHigh;
+        }
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 0);
         a.mov(__dword_ptr[ebx + DriverFeature], wanted);
         a.mov(__dword_ptr[ebx + DriverFeatureSelect], 1);
-        a.mov(__dword_ptr[ebx + DriverFeature], 1);
+        a.mov(__dword_ptr[ebx + DriverFeature], wantedHigh);
         a.mov(__byte_ptr[ebx + DeviceStatus], Acknowledge | Driver | FeaturesOk);
         a.movzx(eax, __byte_ptr[ebx + DeviceStatus]);
         a.test(eax, FeaturesOk);
@@ -416,7 +428,10 @@ internal sealed class VirtioPciDriverEmitter
         a.mov(__dword_ptr[ebx + QueueDevice], L.UsedRing(queue));
         a.mov(__dword_ptr[ebx + QueueDevice + 4], 0);
         // Interrupts suppressed while polling; wanted when the driver waits for INTx.
-        a.mov(__word_ptr[L.AvailableRing(queue)], _options.WaitForIntx ? (ushort)0 : AvailNoInterrupt);
+        if (_options.PackedRing)
+            SetUpPackedQueue(queue);
+        else
+            a.mov(__word_ptr[L.AvailableRing(queue)], _options.WaitForIntx ? (ushort)0 : AvailNoInterrupt);
         a.movzx(eax, __word_ptr[ebx + QueueNotifyOff]);
         a.imul(eax, __dword_ptr[VarNotifyMultiplier]);
         a.add(eax, __dword_ptr[VarNotifyBase]);
@@ -464,6 +479,7 @@ internal sealed class VirtioPciDriverEmitter
     {
         if (head == ax || head == cx)
             throw new ArgumentException("the head cannot be in ax or cx", nameof(head));
+        RequireSplitRing();
         var a = A;
         uint avail = L.AvailableRing(queue);
         a.movzx(eax, __word_ptr[avail + 2]);
@@ -499,6 +515,7 @@ internal sealed class VirtioPciDriverEmitter
     {
         if (seen != si && seen != bp)
             throw new ArgumentException("the index polled against must be in si or bp", nameof(seen));
+        RequireSplitRing();
         var a = A;
         var poll = a.CreateLabel();
         var completed = a.CreateLabel();
@@ -814,6 +831,13 @@ internal sealed class VirtioPciDriverEmitter
     }
 
     // ---- Emission helpers --------------------------------------------------------------------------
+
+    /// <summary>The split-ring helpers address an available and a used ring a packed queue does not have.</summary>
+    private void RequireSplitRing()
+    {
+        if (_options.PackedRing)
+            throw new InvalidOperationException("a split-ring helper on a driver that negotiates packed rings");
+    }
 
     private void ExitWithBl()
     {

@@ -19,6 +19,11 @@ namespace Ember.TestGuests.Virtio;
 /// interrupt is ever taken), then read ISR and check that the IRR bit dropped: the line was asserted by the used buffer and
 /// deasserted by the ISR read, through whichever irqchip the machine has.
 /// </param>
+/// <param name="PackedRing">
+/// Negotiate VIRTIO_F_RING_PACKED (feature bit 34; the guest stops with <see cref="VirtioGuestOutcome.FeatureMissing"/> when
+/// the device does not offer it) and set every queue up as a packed ring (virtio 1.2 §2.8), driven through the driver's
+/// packed-ring helpers; the split-ring ones refuse to emit then.
+/// </param>
 internal readonly record struct VirtioPciDriverOptions(
     ushort DeviceType,
     int DeviceIndex = 0,
@@ -26,4 +31,5 @@ internal readonly record struct VirtioPciDriverOptions(
     bool ReassignBars = false,
     uint DriverFeatures = 0,
     int NotifyWidth = 2,
-    bool WaitForIntx = false);
+    bool WaitForIntx = false,
+    bool PackedRing = false);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Ember.Devices.Virtio;
 using Ember.Kvm;
 using Ember.Vmm.Host;
 using Ember.Vmm.Images;
@@ -119,9 +120,11 @@ internal sealed class LinuxBootScenario : IDisposable
 
         MicroVm? machine = null;
         int[] doorbellsWhileRunning = [];
+        ulong[] featuresWhileRunning = [];
         var watch = new LinuxBootWatch(required, () =>
         {
             doorbellsWhileRunning = [.. machine!.Virtio.Functions.Select(f => f.AttachedDoorbells)];
+            featuresWhileRunning = [.. machine.Virtio.Functions.Select(f => (f.Device as VirtioQueueDevice)?.NegotiatedFeatures ?? 0)];
             if (software)
                 machine.RequestStop("all early-boot lines seen");
         });
@@ -157,7 +160,8 @@ internal sealed class LinuxBootScenario : IDisposable
         string path = decompress ? "PVH (Ember decompressed the bzImage)" : "bzImage (the kernel's own decompressor)";
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"path={path} irqchip={irqchip} host={(software ? "kvm_pvm" : "hardware")} exit={exit.Reason}: {exit.Message}; " +
-            $"doorbells {string.Join(",", doorbellsWhileRunning)}; notify exits {notifyExits}\n{watch.Progress()}");
+            $"doorbells {string.Join(",", doorbellsWhileRunning)}; notify exits {notifyExits}; " +
+            $"negotiated features {string.Join(",", featuresWhileRunning.Select(f => f.ToString("x")))}\n{watch.Progress()}");
         var pending = watch.Pending;
         Assert.True(pending.Count == 0,
             (watchdogFired ? $"the {watchdog.TotalMinutes:F0}-minute safety-net watchdog stopped a guest that made no further progress; " : "") +
@@ -177,5 +181,8 @@ internal sealed class LinuxBootScenario : IDisposable
         // exited: a disk has one queue per vCPU (VIRTIO_BLK_F_MQ), the entropy device one.
         Assert.Equal([config.VcpuCount, config.VcpuCount, 1], doorbellsWhileRunning);
         Assert.Equal(0, notifyExits);
+        // Linux's virtio_ring drives a queue as a packed ring whenever RING_PACKED is negotiated: every device here did.
+        Assert.Equal(3, featuresWhileRunning.Length);
+        Assert.All(featuresWhileRunning, f => Assert.True((f & VirtioFeature.RingPacked) != 0, $"RING_PACKED not negotiated: features {f:x}"));
     }
 }

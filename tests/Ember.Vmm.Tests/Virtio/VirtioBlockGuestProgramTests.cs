@@ -27,6 +27,9 @@ public sealed class VirtioBlockGuestProgramTests
         Assert.Contains("1 to 4 queues", new VirtioBlockGuestProgram { QueueCount = 5, Steps = [read] }.Problem());
         Assert.Contains("2 or 4 bytes", new VirtioBlockGuestProgram { NotifyWidth = 1, Steps = [read] }.Problem());
         Assert.Contains("16-byte segment", new VirtioBlockGuestProgram { Steps = [new VirtioBlockStep(VirtioBlockStepKind.Discard, 0, 32)] }.Problem());
+        Assert.Contains("hold is before one of the 1 steps", new VirtioBlockGuestProgram { HoldBeforeStep = 1, Steps = [read] }.Problem());
+        Assert.Contains("hold is before one of the 1 steps", new VirtioBlockGuestProgram { HoldBeforeStep = -1, Steps = [read] }.Problem());
+        Assert.Null(new VirtioBlockGuestProgram { HoldBeforeStep = 0, ParkWhenDone = true, Steps = [read] }.Problem());
         var fine = new VirtioBlockGuestProgram
         {
             QueueCount = 4,

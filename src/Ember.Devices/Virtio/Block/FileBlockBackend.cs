@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Ember.Devices.Virtio.Block;
 
 /// <summary>
-/// A disk image in a host file, through positional I/O (RandomAccess: pread/pwrite, fsync for flush). The
+/// A disk image in a host file, through positional I/O (RandomAccess: pread/pwrite; fdatasync for flush). The
 /// caller opens the file and owns the handle; the length is taken once here, so the disk does not grow or
 /// shrink under the guest if the file does. Discard punches a hole (fallocate PUNCH_HOLE | KEEP_SIZE), so the
 /// image file shrinks on the host; write-zeroes zeroes the range in place (ZERO_RANGE), or punches a hole when the
@@ -56,7 +56,12 @@ public sealed class FileBlockBackend : IBlockBackend
         RandomAccess.Write(_handle, source, checked((long)offset));
     }
 
-    public void Flush() => RandomAccess.FlushToDisk(_handle);
+    /// <summary>fdatasync: the image's length never changes, so the data (and the block map it needs) is what must reach the disk.</summary>
+    public void Flush() => AsIoError(() =>
+    {
+        FileSync.SyncData(_handle);
+        return true;
+    });
 
     /// <summary>A hole where the file system can punch one; elsewhere nothing (discard is only a hint, virtio 1.2 §5.2.6.2).</summary>
     public void Discard(ulong offset, ulong length)
@@ -64,7 +69,7 @@ public sealed class FileBlockBackend : IBlockBackend
         ThrowIfReadOnly();
         if (length == 0)
             return;
-        WithFileSpace(() => FileSpace.TryPunchHole(_handle, checked((long)offset), checked((long)length)));
+        AsIoError(() => FileSpace.TryPunchHole(_handle, checked((long)offset), checked((long)length)));
     }
 
     public void WriteZeroes(ulong offset, ulong length, bool mayDeallocate)
@@ -74,9 +79,9 @@ public sealed class FileBlockBackend : IBlockBackend
             return;
         long position = checked((long)offset);
         long count = checked((long)length);
-        if (mayDeallocate && WithFileSpace(() => FileSpace.TryPunchHole(_handle, position, count)))
+        if (mayDeallocate && AsIoError(() => FileSpace.TryPunchHole(_handle, position, count)))
             return;
-        if (WithFileSpace(() => FileSpace.TryZeroRange(_handle, position, count)))
+        if (AsIoError(() => FileSpace.TryZeroRange(_handle, position, count)))
             return;
         // Neither (tmpfs cannot ZERO_RANGE, some file systems cannot fallocate at all): the zeroes are written.
         while (count > 0)
@@ -95,8 +100,8 @@ public sealed class FileBlockBackend : IBlockBackend
             throw new IOException("the disk is read-only");
     }
 
-    /// <summary>Runs a fallocate, its errors as the IOException the device answers with IOERR.</summary>
-    private static bool WithFileSpace(Func<bool> operation)
+    /// <summary>Runs a fallocate or fdatasync, its errors as the IOException the device answers with IOERR.</summary>
+    private static bool AsIoError(Func<bool> operation)
     {
         try
         {

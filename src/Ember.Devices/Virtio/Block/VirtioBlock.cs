@@ -93,7 +93,7 @@ public sealed class VirtioBlock : VirtioQueueDevice
         _capacitySectors = backend.Length / BlockConfigurationLayout.SectorSize;
 
         BinaryPrimitives.WriteUInt64LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.Capacity), _capacitySectors);
-        // An indirect table holds at most MaxQueueSize descriptors (see SplitVirtqueue); the header and status take two.
+        // An indirect table holds at most MaxQueueSize descriptors (see SplitVirtqueue, PackedVirtqueue); the header and status take two.
         BinaryPrimitives.WriteUInt32LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.SegMax), (uint)(maxQueueSize - 2));
         BinaryPrimitives.WriteUInt32LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.BlockSize), BlockConfigurationLayout.SectorSize);
         BinaryPrimitives.WriteUInt16LittleEndian(_configuration.AsSpan(BlockConfigurationLayout.NumQueues), (ushort)queueCount);

@@ -60,7 +60,7 @@ internal sealed class NetReceiver
     /// device should go on watching the backend for frames: false while a frame waits for buffers, or when there are no
     /// buffers to take one into; the driver's next notification on this queue brings it back.
     /// </summary>
-    public bool Run(SplitVirtqueue queue, IGuestMemory memory, INetBackend backend)
+    public bool Run(IVirtqueue queue, IGuestMemory memory, INetBackend backend)
     {
         while (!queue.IsBroken)
         {
@@ -107,7 +107,7 @@ internal sealed class NetReceiver
     }
 
     /// <summary>Delivers the pending frame or drops it for good; false when it must wait for more buffers.</summary>
-    private bool TryDeliver(SplitVirtqueue queue, IGuestMemory memory)
+    private bool TryDeliver(IVirtqueue queue, IGuestMemory memory)
     {
         if (_held.Count == 0 && !TryHoldAnother(queue))
             return false;
@@ -177,7 +177,7 @@ internal sealed class NetReceiver
     /// so it re-arms the driver's notification (avail_event under EVENT_IDX) and looks once more, so a buffer added
     /// meanwhile is not missed and the next one brings a notification.
     /// </summary>
-    private bool TryHoldAnother(SplitVirtqueue queue)
+    private bool TryHoldAnother(IVirtqueue queue)
     {
         while (true)
         {

@@ -53,7 +53,7 @@ internal sealed class NetTransmitter
     /// Sends frames until the queue is empty, the backend is full, or the run's budget is spent. Returns whether the
     /// device should wait for the backend to be writable and run again (a frame is pending, or the budget ran out).
     /// </summary>
-    public bool Run(SplitVirtqueue queue, IGuestMemory memory, INetBackend backend)
+    public bool Run(IVirtqueue queue, IGuestMemory memory, INetBackend backend)
     {
         int handled = 0;
         while (!queue.IsBroken)

@@ -7,13 +7,13 @@ namespace Ember.Devices.Virtio.Net;
 /// <summary>
 /// virtio-net (virtio 1.2 §5.1, device ID 1): one receive queue (0) and one transmit queue (1) over an
 /// <see cref="INetBackend"/>, normally a TAP. Offers CSUM, GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6, MRG_RXBUF, STATUS
-/// (the link is always up), MAC when an address was configured (otherwise the driver picks one), and the split-ring
-/// features. The 12-byte header passes through to the backend and back; the offloads the driver accepts for receiving
+/// (the link is always up), MAC when an address was configured (otherwise the driver picks one), and the ring
+/// features (INDIRECT_DESC, EVENT_IDX, RING_PACKED). The 12-byte header passes through to the backend and back; the offloads the driver accepts for receiving
 /// are set on the backend (TUNSETOFFLOAD) at activation.
 /// </summary>
 /// <remarks>
 /// Threat model: the driver controls the rings, every chain and every header; the host side (the TAP) hands over frames
-/// of its own lengths. Queue-level damage is checked by <see cref="SplitVirtqueue"/> and stops the device
+/// of its own lengths. Queue-level damage is checked by the queue (<see cref="IVirtqueue"/>) and stops the device
 /// (DEVICE_NEEDS_RESET with a configuration-change interrupt). Transmit: a frame is copied once into a 64 KiB staging
 /// buffer and checked there (26 bytes to <see cref="NetHeaderLayout.MaxFrameLength"/>, only negotiated header flags and
 /// GSO types); anything else goes back with used length 0, counted. Receive: the device reads at most
@@ -45,8 +45,8 @@ public sealed class VirtioNet : IVirtioDevice
     private readonly NetReceiver _receiver = new();
     private readonly NetTransmitter _transmitter = new();
     private VirtioActivation? _activation;
-    private SplitVirtqueue? _receiveQueue;
-    private SplitVirtqueue? _transmitQueue;
+    private IVirtqueue? _receiveQueue;
+    private IVirtqueue? _transmitQueue;
     private ulong _features;
     private TapOffload _offload;
     private bool _needsReset;
@@ -228,12 +228,12 @@ public sealed class VirtioNet : IVirtioDevice
         }
     }
 
-    private SplitVirtqueue? CreateQueue(VirtioActivation activation, int index) =>
+    private IVirtqueue? CreateQueue(VirtioActivation activation, int index) =>
         index < activation.Queues.Count && activation.Queues[index] is { } layout
-            ? new SplitVirtqueue(layout, activation.Memory, _features, MaxQueueSize)
+            ? IVirtqueue.Create(layout, activation.Memory, _features, MaxQueueSize)
             : null;
 
-    private SplitVirtqueue? QueueAt(int queue) => queue switch
+    private IVirtqueue? QueueAt(int queue) => queue switch
     {
         ReceiveQueue => _receiveQueue,
         TransmitQueue => _transmitQueue,

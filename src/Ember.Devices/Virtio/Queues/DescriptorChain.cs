@@ -26,7 +26,10 @@ public sealed class DescriptorChain
         Fault = fault;
     }
 
-    /// <summary>The descriptor index the driver made available; the id of the used element.</summary>
+    /// <summary>
+    /// What identifies the chain when it is given back: for a split ring the head descriptor's index (the used
+    /// element's id), for a packed ring the buffer id from the chain's last descriptor.
+    /// </summary>
     public ushort HeadIndex { get; }
 
     public ChainFault Fault { get; }

@@ -8,7 +8,7 @@ public enum QueueFault
 {
     None,
 
-    /// <summary>The queue size is zero, not a power of two, or above the device's maximum.</summary>
+    /// <summary>The queue size is zero, above the device's maximum, or (split rings only) not a power of two.</summary>
     InvalidSize,
 
     DescriptorAreaMisaligned,
@@ -27,4 +27,22 @@ public enum QueueFault
 
     /// <summary>A ring field could not be accessed even though its area was checked (memory layout changed).</summary>
     RingInaccessible,
+
+    /// <summary>Packed: a chain's NEXT flags run on for more descriptors than the ring holds.</summary>
+    ChainLongerThanRing,
+
+    /// <summary>Packed: a descriptor inside a chain is not marked available although its chain's first one is.</summary>
+    ChainDescriptorNotAvailable,
+
+    /// <summary>Packed: taking the chain would leave more descriptors outstanding than the ring holds.</summary>
+    TooManyOutstanding,
+
+    /// <summary>Packed: a buffer id at or above the queue size.</summary>
+    BufferIdOutOfRange,
+
+    /// <summary>Packed: a buffer id that names a buffer the device still holds.</summary>
+    BufferIdInUse,
+
+    /// <summary>A saved queue state that no queue of its layout could have been in (positions, outstanding counts).</summary>
+    InvalidSavedState,
 }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.InteropServices;
 using Ember.Memory;
 
 namespace Ember.Devices.Virtio.Queues;
@@ -22,7 +21,7 @@ namespace Ember.Devices.Virtio.Queues;
 /// written before used idx is published with release semantics; a full fence separates publishing used idx
 /// (or avail_event) from reading the driver's suppression fields, as the spec's notification protocol needs.
 /// </remarks>
-public sealed class SplitVirtqueue
+public sealed class SplitVirtqueue : IVirtqueue
 {
     private readonly IGuestMemory _memory;
     private readonly ushort _size;
@@ -373,43 +372,9 @@ public sealed class SplitVirtqueue
         return true;
     }
 
-    /// <summary>
-    /// An index field the driver writes concurrently, read as one 16-bit load with acquire semantics so it
-    /// cannot tear and later reads of the ring are not hoisted above it. Index fields are 2-byte aligned
-    /// inside areas checked to be in RAM, so they never straddle a (page-aligned) region boundary.
-    /// </summary>
-    private bool TryReadIndex(GuestAddress area, ulong offset, out ushort value)
-    {
-        value = 0;
-        if (!TryAddress(area, offset, out var address) || !_memory.IsValidRange(address, sizeof(ushort)))
-            return false;
-        try
-        {
-            var span = _memory.GetSpan(address, sizeof(ushort));
-            ushort raw = Volatile.Read(ref MemoryMarshal.AsRef<ushort>(span));
-            value = BitConverter.IsLittleEndian ? raw : BinaryPrimitives.ReverseEndianness(raw);
-            return true;
-        }
-        catch (GuestMemoryException)
-        {
-            return false;
-        }
-    }
+    /// <summary>An index field the driver writes concurrently, read as one 16-bit load with acquire semantics.</summary>
+    private bool TryReadIndex(GuestAddress area, ulong offset, out ushort value) => RingField.TryLoadAcquire(_memory, area, offset, out value);
 
     /// <summary>An index field published to the driver as one 16-bit store with release semantics.</summary>
-    private bool TryWriteIndex(GuestAddress area, ulong offset, ushort value)
-    {
-        if (!TryAddress(area, offset, out var address) || !_memory.IsValidRange(address, sizeof(ushort)))
-            return false;
-        try
-        {
-            var span = _memory.GetSpan(address, sizeof(ushort));
-            Volatile.Write(ref MemoryMarshal.AsRef<ushort>(span), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
-            return true;
-        }
-        catch (GuestMemoryException)
-        {
-            return false;
-        }
-    }
+    private bool TryWriteIndex(GuestAddress area, ulong offset, ushort value) => RingField.TryStoreRelease(_memory, area, offset, value);
 }

@@ -49,8 +49,8 @@ public sealed class VirtioVsock : IVirtioDevice, IVsockHostEvents, IDisposable
     private readonly IVsockBackend _backend;
     private readonly VsockMultiplexer _multiplexer;
     private VirtioActivation? _activation;
-    private SplitVirtqueue? _receive;
-    private SplitVirtqueue? _transmit;
+    private IVirtqueue? _receive;
+    private IVirtqueue? _transmit;
     private DescriptorChain? _heldReceiveChain;
     private ulong _features;
     private bool _needsReset;
@@ -253,13 +253,13 @@ public sealed class VirtioVsock : IVirtioDevice, IVsockHostEvents, IDisposable
         _backend.Dispose();
     }
 
-    private SplitVirtqueue? CreateQueue(VirtioActivation activation, int index) =>
+    private IVirtqueue? CreateQueue(VirtioActivation activation, int index) =>
         index < activation.Queues.Count && activation.Queues[index] is { } layout
-            ? new SplitVirtqueue(layout, activation.Memory, _features, MaxQueueSize)
+            ? IVirtqueue.Create(layout, activation.Memory, _features, MaxQueueSize)
             : null;
 
     /// <summary>Takes every transmitted packet; each chain goes back with used length 0 (the device writes nothing into it).</summary>
-    private bool DrainTransmit(SplitVirtqueue queue, IGuestMemory memory)
+    private bool DrainTransmit(IVirtqueue queue, IGuestMemory memory)
     {
         do
         {

@@ -385,7 +385,9 @@ public sealed class VirtioPciFunction : IPciDevice, IVirtioInterrupt
             case (0x16, 2): _queueSelect = (ushort)value; return true;
             case (0x18, 2):
                 ushort size = (ushort)value;
-                if (!queueWritable || size == 0 || size > _device.MaxQueueSize || (size & (size - 1)) != 0)
+                // Split rings need a power of two; packed rings any size up to the maximum (virtio 1.2 §2.8.10.1).
+                bool packed = (_status & VirtioDeviceStatus.FeaturesOk) != 0 && (_driverFeatures & VirtioFeature.RingPacked) != 0;
+                if (!queueWritable || size == 0 || size > _device.MaxQueueSize || (!packed && (size & (size - 1)) != 0))
                     return false;
                 queue!.Size = size;
                 return true;

@@ -14,6 +14,12 @@ public sealed class RecordingBlockBackend(int sectors, bool readOnly = false) : 
 
     public bool FailReads { get; set; }
 
+    /// <summary>Flush throws as fdatasync does when the kernel lost a write-back (EIO).</summary>
+    public bool FailFlushes { get; set; }
+
+    /// <summary>Runs inside every Flush call, for a test that looks at the device's state while the flush is under way.</summary>
+    public Action? DuringFlush { get; set; }
+
     public ulong Length => (ulong)_data.Length;
 
     public bool IsReadOnly => readOnly;
@@ -32,7 +38,13 @@ public sealed class RecordingBlockBackend(int sectors, bool readOnly = false) : 
         source.CopyTo(_data.AsSpan((int)offset));
     }
 
-    public void Flush() => Calls.Add("flush");
+    public void Flush()
+    {
+        Calls.Add("flush");
+        DuringFlush?.Invoke();
+        if (FailFlushes)
+            throw new IOException("injected flush failure");
+    }
 
     public void Discard(ulong offset, ulong length) => Calls.Add($"discard {offset} {length}");
 

@@ -186,6 +186,56 @@ public sealed class VirtioBlockTests : IDisposable
         Assert.Equal((byte)BlockStatus.Ok, StatusOf(status));
     }
 
+    /// <summary>
+    /// The durability promise (virtio 1.2 §5.2.6.1: a FLUSH completes after the data is on stable storage): the backend's
+    /// flush, fdatasync for a file, runs after the write it covers and before the FLUSH is published in the used ring or
+    /// signalled, so a driver that sees it completed can count on the data even if the VMM dies right then.
+    /// </summary>
+    [Fact]
+    public void FlushReachesTheBackendAfterTheWriteAndBeforeItCompletes()
+    {
+        var backend = new RecordingBlockBackend(8);
+        var device = Start(backend: backend);
+        var payload = Enumerable.Range(0, 1024).Select(i => (byte)(i * 7 + 1)).ToArray();
+        Run(device, Header(1, 2), _driver.Readable(payload), Status());
+        ushort usedBeforeFlush = _driver.UsedIndex;
+        int signalsBeforeFlush = _interrupt.QueueSignals.Count;
+        ushort? usedDuringFlush = null;
+        int? signalsDuringFlush = null;
+        byte[]? dataDuringFlush = null;
+        backend.DuringFlush = () =>
+        {
+            usedDuringFlush = _driver.UsedIndex;
+            signalsDuringFlush = _interrupt.QueueSignals.Count;
+            dataDuringFlush = backend.Contents.AsSpan(2 * 512, payload.Length).ToArray();
+        };
+        var status = Status();
+
+        Run(device, Header(4, 0), status);
+
+        Assert.Equal(["write 1024 1024", "flush"], backend.Calls);
+        Assert.Equal(payload, dataDuringFlush);
+        Assert.Equal(usedBeforeFlush, usedDuringFlush);
+        Assert.Equal(signalsBeforeFlush, signalsDuringFlush);
+        Assert.Equal((ushort)(usedBeforeFlush + 1), _driver.UsedIndex);
+        Assert.Equal((byte)BlockStatus.Ok, StatusOf(status));
+    }
+
+    /// <summary>A flush the backend could not carry out (fdatasync's EIO) is never answered OK: the driver must not count on the data.</summary>
+    [Fact]
+    public void AFailedFlushIsAnsweredIoError()
+    {
+        var backend = new RecordingBlockBackend(8) { FailFlushes = true };
+        var device = Start(backend: backend);
+        var status = Status();
+
+        Run(device, Header(4, 0), status);
+
+        Assert.Equal((byte)BlockStatus.IoError, StatusOf(status));
+        Assert.Equal(0, device.Flushes);
+        Assert.Equal(1, device.BackendErrors);
+    }
+
     [Fact]
     public void GetIdReturnsTheSerialPaddedWithNul()
     {

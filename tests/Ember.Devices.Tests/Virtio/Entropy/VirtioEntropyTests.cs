@@ -249,7 +249,7 @@ public sealed class VirtioEntropyTests
     {
         var device = new VirtioEntropy();
 
-        Activate(device, VirtioFeature.Version1 | VirtioFeature.RingPacked | (1UL << 60));
+        Activate(device, VirtioFeature.Version1 | VirtioFeature.InOrder | (1UL << 60));
 
         Assert.Equal(VirtioFeature.Version1, device.NegotiatedFeatures);
     }

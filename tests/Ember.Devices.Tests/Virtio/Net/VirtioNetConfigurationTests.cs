@@ -25,7 +25,7 @@ public sealed class VirtioNetConfigurationTests
         Assert.Equal(NetConfigurationLayout.Length, device.ConfigurationLength);
         ulong expected = NetFeature.Checksum | NetFeature.GuestChecksum | NetFeature.Mac | NetFeature.GuestTso4 | NetFeature.GuestTso6
             | NetFeature.HostTso4 | NetFeature.HostTso6 | NetFeature.MergeableReceiveBuffers | NetFeature.Status
-            | VirtioFeature.Version1 | VirtioFeature.EventIndex | VirtioFeature.IndirectDescriptors;
+            | VirtioFeature.Version1 | VirtioFeature.EventIndex | VirtioFeature.IndirectDescriptors | VirtioFeature.RingPacked;
         Assert.Equal(expected, device.OfferedFeatures);
     }
 
