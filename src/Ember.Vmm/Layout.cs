@@ -142,6 +142,25 @@ public static class Layout
     public const ulong PciMmio32Size = PciEcamBase - PciMmio32Start;
 
     /// <summary>
+    /// Where the PCI root bridge's 64-bit memory window (64-bit BARs) starts: the first 1 GiB boundary above
+    /// both 4 GiB and the end of RAM, so it never overlaps guest memory whatever its size.
+    /// </summary>
+    public static ulong PciMmio64Start(ulong memorySize)
+    {
+        var ram = RamRegions(memorySize);
+        ulong ramEnd = Math.Max(FourGiB, ram[^1].Start.Value + ram[^1].Size);
+        if (ramEnd > ulong.MaxValue - OneGiB - PciMmio64Size)
+            throw new ArgumentOutOfRangeException(nameof(memorySize), memorySize, "no room for the 64-bit PCI window above RAM");
+        return (ramEnd + (OneGiB - 1)) & ~(OneGiB - 1);
+    }
+
+    /// <summary>
+    /// Size of the 64-bit PCI window (64 GiB). Not yet in the DSDT's PCI0 _CRS: no device has a 64-bit BAR;
+    /// the one that does adds a QWordMemory for it.
+    /// </summary>
+    public const ulong PciMmio64Size = 64 * OneGiB;
+
+    /// <summary>
     /// PCI Express enhanced configuration space (ECAM) for bus 0, 1 MiB, listed in the MCFG table and
     /// reserved as a motherboard resource in the DSDT. 256 MiB-aligned, as most firmware places it.
     /// </summary>
@@ -199,6 +218,9 @@ public static class Layout
 
     /// <summary>Slave 8259A PIC command/data ports (0xA0-0xA1).</summary>
     public const ushort PicSlavePort = 0xA0;
+
+    /// <summary>The master 8259A's input 2 carries the slave's output (IRQ 8-15), so no device can use IRQ 2.</summary>
+    public const byte PicCascadeIrq = 2;
 
     /// <summary>8254 PIT counters and control word (0x40-0x43).</summary>
     public const ushort PitPort = 0x40;
@@ -306,6 +328,15 @@ public static class Layout
     /// level-triggerable there (ELCR bits 5, 10 and 11 are writable).
     /// </summary>
     public static ReadOnlySpan<byte> PciIntxGsis => [5, 10, 11];
+
+    /// <summary>
+    /// First port of the PCI I/O space the allocator hands out (I/O BARs). Ports below it are the legacy ISA
+    /// range, where the platform's fixed devices above sit (most ISA cards decoded only 10 address bits).
+    /// </summary>
+    public const ushort PciIoStart = 0x1000;
+
+    /// <summary>Size of the PCI I/O space from <see cref="PciIoStart"/> to the top of the 64 Ki ports.</summary>
+    public const uint PciIoSize = 0x1_0000 - PciIoStart;
 
     /// <summary>PCI configuration mechanism #1 address port (0xCF8) and data port (0xCFC).</summary>
     public const ushort PciConfigAddressPort = 0xCF8;

@@ -12,4 +12,10 @@ public sealed record AcpiPlatform(int VcpuCount)
 
     /// <summary>The PCI devices' INTA# routing, one row per populated slot: the DSDT's _PRT (<see cref="Devices.PciTopology"/>).</summary>
     public IReadOnlyList<Devices.PciInterruptRoute> PciInterruptRoutes { get; init; } = [];
+
+    /// <summary>
+    /// The devices the DSDT describes, in order (a machine's <see cref="Devices.DeviceManager.AmlDevices"/>); null
+    /// means the usual PC set (<see cref="Dsdt.PcDevices"/>) with <see cref="PciInterruptRoutes"/>.
+    /// </summary>
+    public IReadOnlyList<IAmlDevice>? Devices { get; init; }
 }

@@ -30,7 +30,7 @@ public static class AcpiTableBuilder
 
         byte[] facs = Facs.Encode();
         ulong facsAddress = Place(facs.Length, Facs.Alignment);
-        byte[] dsdt = Dsdt.Encode(platform.PciInterruptRoutes);
+        byte[] dsdt = Dsdt.EncodeFor(platform.Devices ?? Dsdt.PcDevices(platform.PciInterruptRoutes));
         ulong dsdtAddress = Place(dsdt.Length, TableAlignment);
         byte[] fadt = Fadt.Encode(facsAddress, dsdtAddress);
         ulong fadtAddress = Place(fadt.Length, TableAlignment);

@@ -3,8 +3,9 @@ using Ember.Vmm.Devices;
 namespace Ember.Vmm.Acpi;
 
 /// <summary>
-/// Differentiated System Description Table (ACPI 6.x §5.2.11.1): header plus a hand-assembled
-/// AML definition block with
+/// Differentiated System Description Table (ACPI 6.x §5.2.11.1): header plus an AML definition block of
+/// _S5 and the \_SB terms of the devices that exist (<see cref="IAmlDevice"/>, collected by the device manager);
+/// for a machine with its usual devices that is
 /// <code>
 /// Name (_S5, Package () { 5, 5, 0, 0 })          // soft-off: SLP_TYPa, SLP_TYPb
 /// Scope (\_SB) {
@@ -30,9 +31,8 @@ namespace Ember.Vmm.Acpi;
 ///     }
 /// }
 /// </code>
-/// Linux uses the MCFG's ECAM only when a PNP0C01/PNP0C02 device (or E820) reserves it, hence MRES.
-/// The _PRT rows name GSIs directly (Source Zero, ACPI 6.x §6.2.13), so no link devices: Ember's wiring is
-/// fixed (<see cref="Devices.PciTopology.IntxGsiForSlot"/>). Such a GSI is level-triggered, active-low by
+/// Linux uses the MCFG's ECAM only when a PNP0C01/PNP0C02 device (or E820) reserves it, hence MRES
+/// (<see cref="EcamReservationAml"/>). The _PRT rows name GSIs directly (<see cref="PciRootBridgeAml"/>). Such a GSI is level-triggered, active-low by
 /// the spec; Ember's IOAPIC (and KVM's) take the input as the logical "asserted" level whatever the polarity
 /// bit says, and the 8259A sees it through the ELCR, so the OS's choice of polarity does not matter.
 /// </summary>
@@ -49,76 +49,49 @@ public static class Dsdt
     /// </summary>
     public const byte S5SleepType = 5;
 
-    /// <summary>The AML definition block (without the table header).</summary>
+    /// <summary>The AML definition block (without the table header) of the fixed PC devices without PCI functions.</summary>
     public static byte[] DefinitionBlock() => DefinitionBlock([]);
 
-    /// <summary>The AML definition block with a _PRT for <paramref name="pciRoutes"/> (none: no _PRT).</summary>
-    public static byte[] DefinitionBlock(IReadOnlyList<PciInterruptRoute> pciRoutes) =>
-    [
-        .. Aml.Name("_S5", Aml.Package(
-            Aml.Integer(S5SleepType),
-            Aml.Integer(S5SleepType),
-            Aml.Integer(0),
-            Aml.Integer(0))),
-        .. Aml.Scope("\\_SB",
-            Aml.Device("COM1",
-                Aml.Name("_HID", Aml.DWord(Aml.EisaId("PNP0501"))),
-                Aml.Name("_UID", Aml.Integer(1)),
-                Aml.Name("_CRS", AmlResource.Template(
-                    AmlResource.IoPort16(Layout.Com1Port, Layout.Com1Port, 0x01, (byte)Layout.Com1PortCount),
-                    AmlResource.IrqNoFlags(Layout.Com1Irq)))),
-            PciRootBridge(pciRoutes),
-            Aml.Device("MRES",
-                Aml.Name("_HID", Aml.DWord(Aml.EisaId("PNP0C02"))),
-                Aml.Name("_UID", Aml.Integer(0)),
-                Aml.Name("_CRS", AmlResource.Template(
-                    AmlResource.Memory32Fixed((uint)Layout.PciEcamBase, (uint)(Layout.PciBusCount * (ulong)PciEcamBytesPerBus)))))),
-    ];
+    /// <summary>The AML definition block of the fixed PC devices with a _PRT for <paramref name="pciRoutes"/> (none: no _PRT).</summary>
+    public static byte[] DefinitionBlock(IReadOnlyList<PciInterruptRoute> pciRoutes) => DefinitionBlockFor(PcDevices(pciRoutes));
 
-    /// <summary>1 MiB of configuration space per bus (PCIe base spec §7.2.2).</summary>
-    private const uint PciEcamBytesPerBus = 1u << 20;
-
-    /// <summary>_PRT address: device number in the high word, 0xFFFF (any function) in the low word (§6.2.13).</summary>
-    private const uint AnyFunction = 0xFFFF;
-
-    /// <summary>_PRT pin: 0 is INTA# (§6.2.13), the only pin Ember's functions use.</summary>
-    private const uint IntAPin = 0;
-
-    /// <summary>_PRT rows, one per route: { address, pin, source (Zero: a GSI, no link device), source index (the GSI) }.</summary>
-    public static byte[] PciRoutingTable(IReadOnlyList<PciInterruptRoute> routes)
+    /// <summary>The AML definition block: _S5, then <paramref name="devices"/>' terms in \_SB, in their order.</summary>
+    public static byte[] DefinitionBlockFor(IReadOnlyList<IAmlDevice> devices)
     {
-        ArgumentNullException.ThrowIfNull(routes);
-        return Aml.Name("_PRT", Aml.Package([.. routes.Select(route => Aml.Package(
-            Aml.DWord(((uint)route.Slot << 16) | AnyFunction),
-            Aml.Integer(IntAPin),
-            Aml.Integer(0),
-            Aml.Integer((ulong)route.Gsi)))]));
+        ArgumentNullException.ThrowIfNull(devices);
+        return
+        [
+            .. Aml.Name("_S5", Aml.Package(
+                Aml.Integer(S5SleepType),
+                Aml.Integer(S5SleepType),
+                Aml.Integer(0),
+                Aml.Integer(0))),
+            .. Aml.Scope("\\_SB", [.. devices.Select(device => device.EncodeAml())]),
+        ];
     }
 
-    private static byte[] PciRootBridge(IReadOnlyList<PciInterruptRoute> pciRoutes) =>
-        Aml.Device("PCI0",
-            [.. PciRootBridgeTerms(), .. pciRoutes.Count > 0 ? [PciRoutingTable(pciRoutes)] : Array.Empty<byte[]>()]);
-
-    private static byte[][] PciRootBridgeTerms() =>
+    /// <summary>
+    /// What every Ember machine has in \_SB, in the order its device manager registers them: COM1, the PCI
+    /// root bridge (with <paramref name="pciRoutes"/>) and the ECAM reservation. For tables built without a machine.
+    /// </summary>
+    public static IReadOnlyList<IAmlDevice> PcDevices(IReadOnlyList<PciInterruptRoute> pciRoutes) =>
     [
-            Aml.Name("_HID", Aml.DWord(Aml.EisaId("PNP0A08"))),
-            Aml.Name("_CID", Aml.DWord(Aml.EisaId("PNP0A03"))),
-            Aml.Name("_UID", Aml.Integer(0)),
-            Aml.Name("_SEG", Aml.Integer(0)),
-            Aml.Name("_BBN", Aml.Integer(0)),
-            Aml.Name("_CRS", AmlResource.Template(
-                AmlResource.WordBusNumber(0, Layout.PciBusCount - 1),
-                AmlResource.IoPort16(Layout.PciConfigAddressPort, Layout.PciConfigAddressPort, 0x01, 8),
-                AmlResource.WordIo(0x0000, Layout.PciConfigAddressPort - 1),
-                AmlResource.WordIo(Layout.PciConfigAddressPort + 8, 0xFFFF),
-                AmlResource.DWordMemory((uint)Layout.PciMmio32Start, (uint)(Layout.PciMmio32Start + Layout.PciMmio32Size - 1)))),
+        new SerialPortAml("COM1", 1, Layout.Com1Port, (byte)Layout.Com1PortCount, Layout.Com1Irq),
+        new PciRootBridgeAml(pciRoutes),
+        new EcamReservationAml(),
     ];
 
-    public static byte[] Encode() => Encode([]);
+    /// <summary>_PRT rows, one per route (<see cref="PciRootBridgeAml.RoutingTable"/>).</summary>
+    public static byte[] PciRoutingTable(IReadOnlyList<PciInterruptRoute> routes) => PciRootBridgeAml.RoutingTable(routes);
 
-    public static byte[] Encode(IReadOnlyList<PciInterruptRoute> pciRoutes)
+    public static byte[] Encode() => EncodeFor(PcDevices([]));
+
+    public static byte[] Encode(IReadOnlyList<PciInterruptRoute> pciRoutes) => EncodeFor(PcDevices(pciRoutes));
+
+    /// <summary>The table for <paramref name="devices"/> (a machine's <see cref="Devices.DeviceManager.AmlDevices"/>).</summary>
+    public static byte[] EncodeFor(IReadOnlyList<IAmlDevice> devices)
     {
-        byte[] body = DefinitionBlock(pciRoutes);
+        byte[] body = DefinitionBlockFor(devices);
         var bytes = new byte[AcpiTableHeader.Size + body.Length];
         AcpiTableHeader.Write(bytes, Signature, Revision);
         body.CopyTo(bytes, AcpiTableHeader.Size);

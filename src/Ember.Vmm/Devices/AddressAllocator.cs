@@ -38,29 +38,31 @@ public sealed class AddressAllocator
     /// </summary>
     public ulong Allocate(ulong size, ulong alignment = 1)
     {
-        Check(size, alignment);
         lock (_gate)
         {
-            ulong candidate = AlignUp(Start, alignment, out bool overflow);
-            foreach (var (usedStart, usedSize) in _used)
-            {
-                ulong usedEnd = usedStart + (usedSize - 1);
-                if (overflow || usedEnd < candidate)
-                    continue;
-                if (usedStart > candidate && usedStart - candidate >= size)
-                    break;   // the gap below this range is big enough
-                if (usedEnd == ulong.MaxValue)
-                {
-                    overflow = true;
-                    break;
-                }
-                candidate = AlignUp(usedEnd + 1, alignment, out overflow);
-            }
-            if (overflow || !InSpace(candidate, size))
-                throw new ResourceExhaustedException($"{Name}: no free 0x{size:x}-byte range aligned to 0x{alignment:x} in 0x{Start:x}-0x{Last:x}");
-            _used.Add(candidate, size);
-            return candidate;
+            ulong start = LowestFree(size, alignment)
+                ?? throw new ResourceExhaustedException($"{Name}: no free 0x{size:x}-byte range aligned to 0x{alignment:x} in 0x{Start:x}-0x{Last:x}");
+            _used.Add(start, size);
+            return start;
         }
+    }
+
+    /// <summary>
+    /// Where <see cref="Allocate"/> would put <paramref name="size"/> now, without taking it; null when nothing fits.
+    /// (A PCI function's INTx input is built for its slot before the function is added there.)
+    /// </summary>
+    public ulong? NextFree(ulong size, ulong alignment = 1)
+    {
+        lock (_gate)
+            return LowestFree(size, alignment);
+    }
+
+    /// <summary>Whether any address of [start, start + size) lies in this space (a fixed device the allocator must know about).</summary>
+    public bool Intersects(ulong start, ulong size)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(size);
+        ulong end = start + (size - 1) < start ? ulong.MaxValue : start + (size - 1);
+        return start <= Last && Start <= end;
     }
 
     /// <summary>Takes a fixed range (a device at a fixed address). Throws when it is outside the space or in use.</summary>
@@ -91,6 +93,28 @@ public sealed class AddressAllocator
     public IReadOnlyList<(ulong Start, ulong Size)> Used
     {
         get { lock (_gate) return [.. _used.Select(u => (u.Key, u.Value))]; }
+    }
+
+    /// <summary>The lowest aligned start of a free range of <paramref name="size"/>; null when none fits. Call under the gate.</summary>
+    private ulong? LowestFree(ulong size, ulong alignment)
+    {
+        Check(size, alignment);
+        ulong candidate = AlignUp(Start, alignment, out bool overflow);
+        foreach (var (usedStart, usedSize) in _used)
+        {
+            ulong usedEnd = usedStart + (usedSize - 1);
+            if (overflow || usedEnd < candidate)
+                continue;
+            if (usedStart > candidate && usedStart - candidate >= size)
+                break;   // the gap below this range is big enough
+            if (usedEnd == ulong.MaxValue)
+            {
+                overflow = true;
+                break;
+            }
+            candidate = AlignUp(usedEnd + 1, alignment, out overflow);
+        }
+        return overflow || !InSpace(candidate, size) ? null : candidate;
     }
 
     private static void Check(ulong size, ulong alignment)

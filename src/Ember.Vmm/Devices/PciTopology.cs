@@ -7,8 +7,9 @@ namespace Ember.Vmm.Devices;
 /// <summary>
 /// The machine's PCI: root bus 0 behind a host bridge, reachable through configuration mechanism #1 at
 /// 0xCF8 and through ECAM at <see cref="Layout.PciEcamBase"/>, with BAR regions kept on the PIO and MMIO
-/// buses wherever the guest moves them. It owns the slots and the 32-bit BAR window: a device added here
-/// gets the next free slot and its memory BARs placed (naturally aligned) in the window, with memory
+/// buses wherever the guest moves them. It takes slots and BAR space from the machine's
+/// <see cref="MachineResources"/>: a device added here gets the next free slot and its memory BARs placed
+/// (naturally aligned) in the 32-bit window, with memory
 /// decoding on, as firmware would leave them, so a guest that does not reassign BARs finds them working.
 /// The ACPI tables describe the same thing (<see cref="Acpi.Dsdt"/>'s PCI0 and MRES, <see cref="Acpi.Mcfg"/>).
 /// It is also the one owner of the PCI INTx wiring: INTA# of slot <i>s</i> reaches GSI
@@ -17,19 +18,26 @@ namespace Ember.Vmm.Devices;
 /// </summary>
 public sealed class PciTopology
 {
-    private readonly AddressAllocator _mmio32 = new("PCI 32-bit BAR window", Layout.PciMmio32Start, Layout.PciMmio32Size);
+    private readonly AddressAllocator _mmio32;
+    private readonly AddressAllocator _slots;
     private readonly Func<int, IInterruptLine>? _gsiLine;
     private readonly Dictionary<int, WiredOrInterruptLine> _intxWires = [];
     private readonly List<PciInterruptRoute> _routes = [];
-    private int _nextSlot = 1;
 
     /// <param name="pio">The port I/O bus (0xCF8 and I/O BARs).</param>
     /// <param name="mmio">The MMIO bus (ECAM and memory BARs).</param>
+    /// <param name="resources">Where slots and BAR space come from; the INTx GSIs are reserved there too.</param>
     /// <param name="gsiLine">The interrupt controller's line for a GSI below 16 (its ISA lines); null leaves INTx unconnected.</param>
-    public PciTopology(DeviceBus pio, DeviceBus mmio, Func<int, IInterruptLine>? gsiLine = null)
+    public PciTopology(DeviceBus pio, DeviceBus mmio, MachineResources resources, Func<int, IInterruptLine>? gsiLine = null)
     {
         ArgumentNullException.ThrowIfNull(pio);
         ArgumentNullException.ThrowIfNull(mmio);
+        ArgumentNullException.ThrowIfNull(resources);
+        _mmio32 = resources.Mmio32;
+        _slots = resources.PciSlots;
+        // The INTx wires are this class's: a platform device on one of their GSIs fails the build here.
+        foreach (byte gsi in Layout.PciIntxGsis)
+            resources.Gsis.Reserve(gsi, 1);
         _gsiLine = gsiLine;
         Root = new PciRootBus();
         Mapper = new PciBarMapper(Root, pio, mmio);
@@ -48,7 +56,7 @@ public sealed class PciTopology
     public PciEcam Ecam { get; }
 
     /// <summary>The slot the next <see cref="Add"/> uses (for building a device's INTx input before it is added).</summary>
-    public int NextSlot => _nextSlot;
+    public int NextSlot => (int)(_slots.NextFree(1) ?? PciAddress.DevicesPerBus);
 
     /// <summary>INTA# of each device added so far and the GSI it reaches, in slot order.</summary>
     public IReadOnlyList<PciInterruptRoute> InterruptRoutes => _routes;
@@ -86,7 +94,7 @@ public sealed class PciTopology
     public PciAddress Add(IPciDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (_nextSlot >= PciAddress.DevicesPerBus)
+        if (_slots.NextFree(1) is null)
             throw new ResourceExhaustedException($"PCI bus 0 is full ({PciAddress.DevicesPerBus - 1} devices)");
         var config = device.Configuration;
         var placed = new List<ulong>();
@@ -107,7 +115,7 @@ public sealed class PciTopology
                 _mmio32.Free(address);
             throw;
         }
-        int slot = _nextSlot++;
+        int slot = (int)_slots.Allocate(1);
         Root.Attach(slot, device);
         if (config.Identity.InterruptPin != PciInterruptPin.None)
         {

@@ -38,7 +38,7 @@ public sealed class VirtioPciDevices : IDisposable
     private readonly Dictionary<string, (DriveConfig Drive, VirtioBlock Device)> _disks = new(StringComparer.Ordinal);
     private readonly object _swapLock = new();
 
-    internal VirtioPciDevices(MachineConfig config, VirtualMachine vm, IGuestMemory memory, IInterruptController interrupts, PciTopology pci, ILogger logger, GuestTriggeredLogs? logs = null)
+    internal VirtioPciDevices(MachineConfig config, VirtualMachine vm, IGuestMemory memory, IInterruptController interrupts, DeviceManager devices, ILogger logger, GuestTriggeredLogs? logs = null)
     {
         logs ??= new GuestTriggeredLogs(logger);
         try
@@ -58,7 +58,7 @@ public sealed class VirtioPciDevices : IDisposable
                 _retryTimers.Add(retry);
                 block.UseRetryTimer(retry);
                 _disks[drive.Id] = (drive, block);
-                Add(block, $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors, {block.QueueCount} queues)");
+                Add(block, $"drive:{drive.Id}", $"virtio-blk {drive.Id} ({drive.Path}{(drive.ReadOnly ? ", read-only" : "")}, {block.CapacitySectors} sectors, {block.QueueCount} queues)");
             }
             if (config.EntropyDevice)
             {
@@ -66,10 +66,10 @@ public sealed class VirtioPciDevices : IDisposable
                 var retry = new LoopTimer(_io, entropy.RetryThrottled);
                 _retryTimers.Add(retry);
                 entropy.UseRetryTimer(retry);
-                Add(entropy, "virtio-rng");
+                Add(entropy, "rng", "virtio-rng");
             }
             if (config.Vsock is { } vsock)
-                Add(CreateVsock(vsock), $"virtio-vsock (guest CID {vsock.GuestCid}, {vsock.UdsPath})");
+                Add(CreateVsock(vsock), "vsock", $"virtio-vsock (guest CID {vsock.GuestCid}, {vsock.UdsPath})");
             foreach (var network in config.NetworkInterfaces)
             {
                 var backend = OpenTap(network);
@@ -82,15 +82,16 @@ public sealed class VirtioPciDevices : IDisposable
                 limited.Attach(net.OnBackendReady, retry);
                 lock (_swapLock)
                     _networks[network.Id] = limited;
-                Add(net, $"virtio-net {network.Id} (TAP {network.TapName}, {(network.Mac is { } mac ? $"MAC {mac}" : "MAC chosen by the guest")})");
+                Add(net, $"net:{network.Id}", $"virtio-net {network.Id} (TAP {network.TapName}, {(network.Mac is { } mac ? $"MAC {mac}" : "MAC chosen by the guest")})");
             }
             if (_functions.Count > 0)
                 _io.Start(ThreadRole.DeviceIo, "virtio");
 
-            void Add(IVirtioDevice device, string what)
+            void Add(IVirtioDevice device, string id, string what)
             {
                 // INTA# of the slot the function goes to, used while the driver leaves MSI-X off (always so without a
                 // LAPIC); a second input on the same wire takes MSI-X vectors as edges where no LAPIC can take them.
+                var pci = devices.Pci;
                 int slot = pci.NextSlot;
                 var function = new VirtioPciFunction(device, memory, count =>
                 {
@@ -102,7 +103,7 @@ public sealed class VirtioPciDevices : IDisposable
                     if (logs.NeedsReset.TryBegin())
                         VmmLog.DeviceNeedsReset(logger, what, DescribeFault(broken));
                 });
-                var address = pci.Add(function);
+                var address = devices.AddPciFunction(id, function);
                 _functions.Add(function);
                 logger.LogDebug("PCI {Address}: {Device}", address, what);
             }

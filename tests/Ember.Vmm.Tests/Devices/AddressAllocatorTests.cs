@@ -16,6 +16,32 @@ public sealed class AddressAllocatorTests
     }
 
     [Fact]
+    public void NextFreeTellsWhereAllocateWouldGoWithoutTakingIt()
+    {
+        var slots = new AddressAllocator("slots", 0, 4);
+        slots.Reserve(0, 1);
+        Assert.Equal(1UL, slots.NextFree(1));
+        Assert.Equal(1UL, slots.NextFree(1));
+        Assert.Equal(1UL, slots.Allocate(1));
+        Assert.Equal(2UL, slots.NextFree(1));
+        slots.Allocate(2);
+        Assert.Null(slots.NextFree(1));
+        Assert.Throws<ResourceExhaustedException>(() => slots.Allocate(1));
+    }
+
+    [Fact]
+    public void IntersectsSaysWhetherAFixedRangeTouchesTheSpace()
+    {
+        var pio = new AddressAllocator("PIO", 0x1000, 0xF000);
+        Assert.False(pio.Intersects(0x3F8, 8));
+        Assert.True(pio.Intersects(0xFF8, 0x10));          // straddles the bottom: Reserve refuses it
+        Assert.True(pio.Intersects(0x2000, 24));
+        Assert.True(pio.Intersects(0xFFFF, 1));
+        Assert.False(pio.Intersects(0x1_0000, 1));
+        Assert.True(pio.Intersects(0, ulong.MaxValue));     // no wrap-around in the check
+    }
+
+    [Fact]
     public void ReservedRangesAreSkippedAndOverlappingReservationsRefused()
     {
         var pio = new AddressAllocator("PIO", 0xC000, 0x4000);

@@ -12,7 +12,7 @@ public sealed class PciTopologyInterruptTests
     private readonly PciTopology _pci;
 
     public PciTopologyInterruptTests() =>
-        _pci = new PciTopology(new DeviceBus(), new DeviceBus(), gsi => _gsis.TryGetValue(gsi, out var line) ? line : _gsis[gsi] = new LevelLine());
+        _pci = new PciTopology(new DeviceBus(), new DeviceBus(), new MachineResources(Layout.OneGiB), gsi => _gsis.TryGetValue(gsi, out var line) ? line : _gsis[gsi] = new LevelLine());
 
     [Fact]
     public void SlotsGoRoundRobinOverTheFreeIsaIrqs()
@@ -28,9 +28,9 @@ public sealed class PciTopologyInterruptTests
     [Fact]
     public void AddingAFunctionRoutesItsPinAndPresetsInterruptLine()
     {
-        var first = Function(PciInterruptPin.IntA);
-        var noPin = Function(PciInterruptPin.None);
-        var third = Function(PciInterruptPin.IntA);
+        var first = TestPciFunction.WithPin(PciInterruptPin.IntA);
+        var noPin = TestPciFunction.WithPin(PciInterruptPin.None);
+        var third = TestPciFunction.WithPin(PciInterruptPin.IntA);
 
         _pci.Add(first);
         _pci.Add(noPin);
@@ -59,16 +59,6 @@ public sealed class PciTopologyInterruptTests
         slot4.SetLevel(false);
         Assert.False(_gsis[5].Level);
         Assert.Equal(1, _gsis[5].RisingEdges);
-    }
-
-    private static TestFunction Function(PciInterruptPin pin) =>
-        new(new PciConfigSpace(new PciFunctionIdentity(0x1AF4, 0x1044, new PciClassCode(0xFF, 0, 0)) { InterruptPin = pin }));
-
-    private sealed class TestFunction(PciConfigSpace configuration) : IPciDevice
-    {
-        public PciConfigSpace Configuration { get; } = configuration;
-
-        public IBusDevice? BarRegion(int index) => null;
     }
 
     private sealed class LevelLine : IInterruptLine
