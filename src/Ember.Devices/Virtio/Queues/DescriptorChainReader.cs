@@ -9,57 +9,42 @@ namespace Ember.Devices.Virtio.Queues;
 /// </summary>
 public sealed class DescriptorChainReader
 {
-    private readonly DescriptorChain _chain;
     private readonly IGuestMemory _memory;
-    private int _segment;
-    private uint _offsetInSegment;
+    private ChainSegmentCursor _cursor;
 
     public DescriptorChainReader(DescriptorChain chain, IGuestMemory memory)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(memory);
-        _chain = chain;
         _memory = memory;
+        _cursor = new ChainSegmentCursor(chain, writable: false, chain.ReadableLength);
     }
 
     /// <summary>Total readable bytes.</summary>
-    public uint Length => _chain.ReadableLength;
+    public uint Length => _cursor.Limit;
 
     /// <summary>Bytes consumed so far (read or skipped).</summary>
-    public uint Position { get; private set; }
+    public uint Position => _cursor.Position;
 
-    public uint Remaining => Length - Position;
+    public uint Remaining => _cursor.Remaining;
 
     /// <summary>True once a copy failed because guest memory went away under a checked segment; reading stops.</summary>
-    public bool Failed { get; private set; }
+    public bool Failed => _cursor.Failed;
 
     /// <summary>Copies up to destination.Length bytes; returns how many (0 at the end or after a failure).</summary>
     public int Read(Span<byte> destination)
     {
         int total = 0;
-        var segments = _chain.ReadableSegments;
-        while (!destination.IsEmpty && !Failed && _segment < segments.Length)
+        while (!destination.IsEmpty && _cursor.TryNext((uint)destination.Length, out var source, out uint chunk))
         {
-            var segment = segments[_segment];
-            uint left = segment.Length - _offsetInSegment;
-            if (left == 0)
+            if (!_memory.TryRead(source, destination[..(int)chunk]))
             {
-                _segment++;
-                _offsetInSegment = 0;
-                continue;
-            }
-            int chunk = (int)Math.Min(left, (uint)destination.Length);
-            // The segment lies inside RAM (checked when the chain was walked), so this sum cannot wrap.
-            var source = new GuestAddress(segment.Address.Value + _offsetInSegment);
-            if (!_memory.TryRead(source, destination[..chunk]))
-            {
-                Failed = true;
+                _cursor.Fail();
                 break;
             }
-            destination = destination[chunk..];
-            _offsetInSegment += (uint)chunk;
-            Position += (uint)chunk;
-            total += chunk;
+            destination = destination[(int)chunk..];
+            _cursor.Consume(chunk);
+            total += (int)chunk;
         }
         return total;
     }
@@ -79,55 +64,11 @@ public sealed class DescriptorChainReader
     /// must not outlive the call that uses it, and the guest may change the bytes meanwhile (data only, never parsed).
     /// <see cref="Advance"/> then moves past what was used.
     /// </summary>
-    public ReadOnlySpan<byte> NextInPlace(uint maxLength)
-    {
-        var segments = _chain.ReadableSegments;
-        maxLength = Math.Min(maxLength, Remaining);
-        while (!Failed && maxLength > 0 && _segment < segments.Length)
-        {
-            var segment = segments[_segment];
-            uint left = segment.Length - _offsetInSegment;
-            if (left == 0)
-            {
-                _segment++;
-                _offsetInSegment = 0;
-                continue;
-            }
-            // The segment lies inside RAM (checked when the chain was walked), so this sum cannot wrap.
-            return GuestRamSpans.InOneRegion(_memory, new GuestAddress(segment.Address.Value + _offsetInSegment), Math.Min(left, maxLength));
-        }
-        return [];
-    }
+    public ReadOnlySpan<byte> NextInPlace(uint maxLength) => _cursor.NextInPlace(_memory, maxLength);
 
     /// <summary>Moves past <paramref name="count"/> bytes of the span <see cref="NextInPlace"/> gave.</summary>
-    public void Advance(uint count)
-    {
-        var segments = _chain.ReadableSegments;
-        if (_segment >= segments.Length)
-            return;
-        uint step = Math.Min(count, Math.Min(segments[_segment].Length - _offsetInSegment, Remaining));
-        _offsetInSegment += step;
-        Position += step;
-    }
+    public void Advance(uint count) => _cursor.Advance(count);
 
     /// <summary>Moves past up to <paramref name="count"/> bytes without copying them; returns how many.</summary>
-    public uint Skip(uint count)
-    {
-        uint skipped = 0;
-        var segments = _chain.ReadableSegments;
-        while (skipped < count && _segment < segments.Length)
-        {
-            uint left = segments[_segment].Length - _offsetInSegment;
-            uint step = Math.Min(left, count - skipped);
-            _offsetInSegment += step;
-            skipped += step;
-            if (_offsetInSegment == segments[_segment].Length)
-            {
-                _segment++;
-                _offsetInSegment = 0;
-            }
-        }
-        Position += skipped;
-        return skipped;
-    }
+    public uint Skip(uint count) => _cursor.Skip(count);
 }

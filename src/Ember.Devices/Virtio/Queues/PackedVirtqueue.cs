@@ -15,7 +15,7 @@ namespace Ember.Devices.Virtio.Queues;
 /// acquire), then every descriptor of it is copied once and checked: each must be available too, the chain must
 /// end within one ring's worth (the hop limit), the buffer id (in the last descriptor) must be below the queue size
 /// and not already held, and no more descriptors than the ring holds may be outstanding. Failing any of these
-/// breaks the queue (<see cref="Fault"/>): the device cannot tell where the next chain starts. Inside a well-framed
+/// breaks the queue (<see cref="Virtqueue.Fault"/>): the device cannot tell where the next chain starts. Inside a well-framed
 /// chain the checks are those of split rings (INDIRECT negotiated, one level, alone in its chain, table length a
 /// multiple of 16 and at most the device's maximum queue size, buffers inside RAM, readable before writable, length
 /// sum below 2^32); failing them gives a chain with a <see cref="ChainFault"/>, handed back with used length 0.
@@ -24,19 +24,11 @@ namespace Ember.Devices.Virtio.Queues;
 /// are written before its flags are stored with release; a full fence separates publishing (used descriptors, or
 /// the device event structure) from reading the driver's suppression fields or the next flags.
 /// </remarks>
-public sealed class PackedVirtqueue : IVirtqueue
+public sealed class PackedVirtqueue : Virtqueue
 {
-    private readonly IGuestMemory _memory;
-    private readonly ushort _size;
     private readonly GuestAddress _ring;
     private readonly GuestAddress _driverEvent;
     private readonly GuestAddress _deviceEvent;
-    private readonly bool _indirectAllowed;
-    private readonly bool _eventIndex;
-    private readonly uint _maxIndirectEntries;
-    private readonly VirtqueueLayout _layout;
-    private readonly ulong _features;
-    private readonly ushort _maxSize;
 
     /// <summary>How many ring descriptors each outstanding buffer id took (0: not outstanding), to skip on use.</summary>
     private readonly ushort[] _descriptorsById;
@@ -55,29 +47,13 @@ public sealed class PackedVirtqueue : IVirtqueue
     /// <param name="features">The negotiated feature bits (INDIRECT_DESC and EVENT_IDX matter here).</param>
     /// <param name="maxSize">The device's largest queue size; the driver's choice must not exceed it, nor an indirect table's entry count.</param>
     public PackedVirtqueue(VirtqueueLayout layout, IGuestMemory memory, ulong features, ushort maxSize = PackedRing.MaxQueueSize)
+        : base(layout, memory, features, maxSize, PackedRing.MaxQueueSize, Validate)
     {
-        ArgumentNullException.ThrowIfNull(memory);
-        _memory = memory;
-        _layout = layout;
-        _features = features;
-        _maxSize = maxSize;
-        _size = layout.Size;
         _ring = new GuestAddress(layout.DescriptorArea);
         _driverEvent = new GuestAddress(layout.DriverArea);
         _deviceEvent = new GuestAddress(layout.DeviceArea);
-        _indirectAllowed = (features & VirtioFeature.IndirectDescriptors) != 0;
-        _eventIndex = (features & VirtioFeature.EventIndex) != 0;
-        int deviceMax = Math.Min((int)maxSize, PackedRing.MaxQueueSize);
-        _maxIndirectEntries = (uint)Math.Max(deviceMax, _size);
-        Fault = Validate(layout, memory, deviceMax);
-        _descriptorsById = new ushort[Fault == QueueFault.None ? _size : 0];
+        _descriptorsById = new ushort[Fault == QueueFault.None ? Size : 0];
     }
-
-    public ushort Size => _size;
-
-    public QueueFault Fault { get; private set; }
-
-    public bool IsBroken => Fault != QueueFault.None;
 
     /// <summary>The ring position the device looks at for the next available descriptor.</summary>
     public ushort NextAvailPosition => _nextAvail;
@@ -95,7 +71,7 @@ public sealed class PackedVirtqueue : IVirtqueue
     public int OutstandingDescriptors => _outstanding;
 
     public PackedVirtqueueState GetState() =>
-        new(_layout, _features, _maxSize, _nextAvail, _availWrap, _nextUsed, _usedWrap, _descriptorsById.ToArray(),
+        new(Layout, Features, MaxSize, _nextAvail, _availWrap, _nextUsed, _usedWrap, _descriptorsById.ToArray(),
             _decisionPosition, _decisionWrap, _usedSinceDecision);
 
     /// <summary>
@@ -109,7 +85,7 @@ public sealed class PackedVirtqueue : IVirtqueue
         var queue = new PackedVirtqueue(state.Layout, memory, state.Features, state.MaxSize);
         if (queue.IsBroken)
             return queue;
-        ushort size = queue._size;
+        ushort size = queue.Size;
         int outstanding = 0;
         foreach (ushort count in state.DescriptorsById ?? [])
             outstanding += count;
@@ -136,26 +112,18 @@ public sealed class PackedVirtqueue : IVirtqueue
     {
         if (layout.Size == 0 || layout.Size > maxSize)
             return QueueFault.InvalidSize;
-        if (layout.DescriptorArea % PackedRing.DescriptorRingAlignment != 0)
-            return QueueFault.DescriptorAreaMisaligned;
-        if (layout.DriverArea % PackedRing.EventSuppressionAlignment != 0)
-            return QueueFault.DriverAreaMisaligned;
-        if (layout.DeviceArea % PackedRing.EventSuppressionAlignment != 0)
-            return QueueFault.DeviceAreaMisaligned;
-        if (!memory.IsValidRange(new GuestAddress(layout.DescriptorArea), PackedRing.DescriptorRingSize(layout.Size)))
-            return QueueFault.DescriptorAreaOutsideRam;
-        if (!memory.IsValidRange(new GuestAddress(layout.DriverArea), PackedRing.EventSuppressionSize))
-            return QueueFault.DriverAreaOutsideRam;
-        if (!memory.IsValidRange(new GuestAddress(layout.DeviceArea), PackedRing.EventSuppressionSize))
-            return QueueFault.DeviceAreaOutsideRam;
-        return QueueFault.None;
+        return ValidateAreas(
+            layout, memory,
+            (PackedRing.DescriptorRingAlignment, PackedRing.DescriptorRingSize(layout.Size)),
+            (PackedRing.EventSuppressionAlignment, PackedRing.EventSuppressionSize),
+            (PackedRing.EventSuppressionAlignment, PackedRing.EventSuppressionSize));
     }
 
     /// <summary>
     /// Takes the next available chain; its <see cref="DescriptorChain.HeadIndex"/> is the buffer id. Returns false
     /// when none is available or the queue is (or just became) broken.
     /// </summary>
-    public bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
+    public override bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
     {
         chain = null;
         if (IsBroken)
@@ -175,11 +143,11 @@ public sealed class PackedVirtqueue : IVirtqueue
         {
             // Hop limit: a chain never holds more descriptors than the ring (§2.8.18), nor more than the slots the
             // device does not hold (the driver may only reuse descriptors it saw used).
-            if (_walk.Count == _size)
+            if (_walk.Count == Size)
                 return Break(QueueFault.ChainLongerThanRing);
-            if (_outstanding + _walk.Count == _size)
+            if (_outstanding + _walk.Count == Size)
                 return Break(QueueFault.TooManyOutstanding);
-            if (!_ring.TryAdd((ulong)position * PackedRing.DescriptorSize, out var address) || !_memory.TryRead(address, raw))
+            if (!_ring.TryAdd((ulong)position * PackedRing.DescriptorSize, out var address) || !Memory.TryRead(address, raw))
                 return Break(QueueFault.RingInaccessible);
             ushort flags = _walk.Count == 0 ? firstFlags : BinaryPrimitives.ReadUInt16LittleEndian(raw[PackedRing.FlagsOffset..]);
             if (_walk.Count > 0 && !PackedRing.IsAvailable(flags, wrap))
@@ -189,7 +157,7 @@ public sealed class PackedVirtqueue : IVirtqueue
                 BinaryPrimitives.ReadUInt32LittleEndian(raw[PackedRing.LengthOffset..]),
                 BinaryPrimitives.ReadUInt16LittleEndian(raw[PackedRing.IdOffset..]),
                 flags));
-            if (++position == _size)
+            if (++position == Size)
             {
                 position = 0;
                 wrap = !wrap;
@@ -201,7 +169,7 @@ public sealed class PackedVirtqueue : IVirtqueue
         int count = _walk.Count;
         // "Buffer ID is included in the last descriptor in the list" (§2.8.6).
         ushort id = _walk[count - 1].Id;
-        if (id >= _size)
+        if (id >= Size)
             return Break(QueueFault.BufferIdOutOfRange);
         if (_descriptorsById[id] != 0)
             return Break(QueueFault.BufferIdInUse);
@@ -218,7 +186,7 @@ public sealed class PackedVirtqueue : IVirtqueue
     /// Returns buffer <paramref name="headIndex"/> (its id): writes one used descriptor at the next used position
     /// and skips the rest of the descriptors the buffer took.
     /// </summary>
-    public void AddUsed(ushort headIndex, uint length)
+    public override void AddUsed(ushort headIndex, uint length)
     {
         if (IsBroken)
             return;
@@ -235,10 +203,9 @@ public sealed class PackedVirtqueue : IVirtqueue
     /// Returns several buffers at once. The first one's flags are stored last, after the others are complete,
     /// so the driver never sees part of the batch (§2.8.8, "Multi-buffer requests").
     /// </summary>
-    public void AddUsedBatch(ReadOnlySpan<UsedElement> elements)
+    public override void AddUsedBatch(ReadOnlySpan<UsedElement> elements)
     {
-        if (elements.Length > _size)
-            throw new ArgumentException($"{elements.Length} used elements do not fit a queue of {_size}", nameof(elements));
+        ThrowIfBatchTooLarge(elements);
         if (IsBroken || elements.IsEmpty)
             return;
         foreach (var used in elements)
@@ -257,9 +224,9 @@ public sealed class PackedVirtqueue : IVirtqueue
                 return;
             }
             int next = position + _descriptorsById[elements[i].HeadIndex];
-            if (next >= _size)
+            if (next >= Size)
             {
-                next -= _size;
+                next -= Size;
                 wrap = !wrap;
             }
             position = (ushort)next;
@@ -281,18 +248,18 @@ public sealed class PackedVirtqueue : IVirtqueue
     /// next descriptor the device will look at, RING_EVENT_FLAGS_DESC; otherwise RING_EVENT_FLAGS_ENABLE), then
     /// looks at that descriptor again. True means more is available: keep popping.
     /// </summary>
-    public bool EnableNotification()
+    public override bool EnableNotification()
     {
         if (IsBroken)
             return false;
-        if (_eventIndex)
+        if (EventIndex)
         {
             ushort offWrap = (ushort)(_nextAvail | (_availWrap ? PackedRing.EventWrapBit : 0));
-            if (!RingField.TryStoreRelease(_memory, _deviceEvent, PackedRing.EventOffWrapOffset, offWrap)
-                || !RingField.TryStoreRelease(_memory, _deviceEvent, PackedRing.EventFlagsOffset, PackedRing.EventFlagsDesc))
+            if (!RingField.TryStoreRelease(Memory, _deviceEvent, PackedRing.EventOffWrapOffset, offWrap)
+                || !RingField.TryStoreRelease(Memory, _deviceEvent, PackedRing.EventFlagsOffset, PackedRing.EventFlagsDesc))
                 return Break(QueueFault.RingInaccessible);
         }
-        else if (!RingField.TryStoreRelease(_memory, _deviceEvent, PackedRing.EventFlagsOffset, PackedRing.EventFlagsEnable))
+        else if (!RingField.TryStoreRelease(Memory, _deviceEvent, PackedRing.EventFlagsOffset, PackedRing.EventFlagsEnable))
         {
             return Break(QueueFault.RingInaccessible);
         }
@@ -308,7 +275,7 @@ public sealed class PackedVirtqueue : IVirtqueue
     /// suppression structure: DISABLE never; DESC (under EVENT_IDX) when the used position passed off_wrap;
     /// ENABLE, and any value the spec does not define, always. False when nothing was used since the last call.
     /// </summary>
-    public bool NeedsInterrupt()
+    public override bool NeedsInterrupt()
     {
         if (IsBroken)
             return false;
@@ -323,21 +290,21 @@ public sealed class PackedVirtqueue : IVirtqueue
         _usedSinceDecision = 0;
         if (used == 0)
             return false;
-        if (!RingField.TryLoadAcquire(_memory, _driverEvent, PackedRing.EventFlagsOffset, out ushort flags))
+        if (!RingField.TryLoadAcquire(Memory, _driverEvent, PackedRing.EventFlagsOffset, out ushort flags))
             return Break(QueueFault.RingInaccessible);
         switch (flags & PackedRing.EventFlagsMask)
         {
             case PackedRing.EventFlagsDisable:
                 return false;
-            case PackedRing.EventFlagsDesc when _eventIndex:
-                if (!RingField.TryLoadAcquire(_memory, _driverEvent, PackedRing.EventOffWrapOffset, out ushort offWrap))
+            case PackedRing.EventFlagsDesc when EventIndex:
+                if (!RingField.TryLoadAcquire(Memory, _driverEvent, PackedRing.EventOffWrapOffset, out ushort offWrap))
                     return Break(QueueFault.RingInaccessible);
                 ushort eventPosition = (ushort)(offWrap & ~PackedRing.EventWrapBit);
                 // A whole ring's worth used passes every position; an offset beyond the ring is nonsense. Either
                 // way an interrupt too many is harmless, one too few hangs the driver.
-                if (used >= _size || eventPosition >= _size)
+                if (used >= Size || eventPosition >= Size)
                     return true;
-                return PackedRing.SteppedOver(_size, eventPosition, (offWrap & PackedRing.EventWrapBit) != 0, oldPosition, oldWrap, _nextUsed, _usedWrap);
+                return PackedRing.SteppedOver(Size, eventPosition, (offWrap & PackedRing.EventWrapBit) != 0, oldPosition, oldWrap, _nextUsed, _usedWrap);
             default:
                 return true;
         }
@@ -348,7 +315,7 @@ public sealed class PackedVirtqueue : IVirtqueue
     {
         if (_walk.Count == 1 && (_walk[0].Flags & PackedRing.DescriptorIndirect) != 0)
             return BuildIndirect(id, _walk[0]);
-        var builder = new ChainSegmentsBuilder(_memory);
+        var builder = new ChainSegmentsBuilder(Memory);
         foreach (var descriptor in _walk)
         {
             // An indirect descriptor may only stand alone (§2.8.7: not in a list linked by NEXT).
@@ -367,21 +334,21 @@ public sealed class PackedVirtqueue : IVirtqueue
     /// </summary>
     private DescriptorChain BuildIndirect(ushort id, PackedDescriptor descriptor)
     {
-        if (!_indirectAllowed)
+        if (!IndirectAllowed)
             return new DescriptorChain(id, ChainFault.IndirectNotNegotiated);
         uint length = descriptor.Length;
-        if (length == 0 || length % PackedRing.DescriptorSize != 0 || length / PackedRing.DescriptorSize > _maxIndirectEntries)
+        if (!IsValidIndirectTableLength(length, PackedRing.DescriptorSize))
             return new DescriptorChain(id, ChainFault.IndirectTableLength);
-        if (!_memory.IsValidRange(descriptor.Address, length))
+        if (!Memory.IsValidRange(descriptor.Address, length))
             return new DescriptorChain(id, ChainFault.IndirectTableOutsideRam);
-        var builder = new ChainSegmentsBuilder(_memory);
+        var builder = new ChainSegmentsBuilder(Memory);
         Span<byte> raw = stackalloc byte[PackedRing.DescriptorSize];
         uint entries = length / PackedRing.DescriptorSize;
         for (uint i = 0; i < entries; i++)
         {
             // Inside the table, which was checked to lie in RAM: the sum cannot wrap.
             var entry = new GuestAddress(descriptor.Address.Value + (i * PackedRing.DescriptorSize));
-            if (!_memory.TryRead(entry, raw))
+            if (!Memory.TryRead(entry, raw))
                 return new DescriptorChain(id, ChainFault.IndirectTableOutsideRam);
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(raw[PackedRing.FlagsOffset..]);
             var fault = builder.Add(
@@ -408,9 +375,9 @@ public sealed class PackedVirtqueue : IVirtqueue
         _outstanding -= descriptors;
         _usedSinceDecision += descriptors;
         int next = _nextUsed + descriptors;
-        if (next >= _size)
+        if (next >= Size)
         {
-            next -= _size;
+            next -= Size;
             _usedWrap = !_usedWrap;
         }
         _nextUsed = (ushort)next;
@@ -423,7 +390,7 @@ public sealed class PackedVirtqueue : IVirtqueue
         BinaryPrimitives.WriteUInt32LittleEndian(bytes, length);
         BinaryPrimitives.WriteUInt16LittleEndian(bytes[4..], id);
         return _ring.TryAdd(((ulong)position * PackedRing.DescriptorSize) + PackedRing.LengthOffset, out var address)
-            && _memory.TryWrite(address, bytes);
+            && Memory.TryWrite(address, bytes);
     }
 
     /// <summary>
@@ -433,16 +400,9 @@ public sealed class PackedVirtqueue : IVirtqueue
     private bool TryPublishUsed(ushort position, bool wrap, uint length)
     {
         ushort flags = (ushort)((wrap ? PackedRing.DescriptorAvail | PackedRing.DescriptorUsed : 0) | (length > 0 ? PackedRing.DescriptorWrite : 0));
-        return RingField.TryStoreRelease(_memory, _ring, ((ulong)position * PackedRing.DescriptorSize) + PackedRing.FlagsOffset, flags);
+        return RingField.TryStoreRelease(Memory, _ring, ((ulong)position * PackedRing.DescriptorSize) + PackedRing.FlagsOffset, flags);
     }
 
     private bool TryLoadFlags(ushort position, out ushort flags) =>
-        RingField.TryLoadAcquire(_memory, _ring, ((ulong)position * PackedRing.DescriptorSize) + PackedRing.FlagsOffset, out flags);
-
-    private bool Break(QueueFault fault)
-    {
-        if (!IsBroken)
-            Fault = fault;
-        return false;
-    }
+        RingField.TryLoadAcquire(Memory, _ring, ((ulong)position * PackedRing.DescriptorSize) + PackedRing.FlagsOffset, out flags);
 }

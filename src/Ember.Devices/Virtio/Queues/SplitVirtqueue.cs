@@ -13,7 +13,7 @@ namespace Ember.Devices.Virtio.Queues;
 /// read once into a local copy and checked before use: the layout against guest RAM at creation, avail idx
 /// against the queue size, each descriptor index against its table, the number of hops against the table
 /// size (a loop ends there), buffer ranges against RAM, length sums against 2^32 − 1, and the order of
-/// readable and writable buffers. Damage to the ring as a whole breaks the queue (<see cref="Fault"/>), after
+/// readable and writable buffers. Damage to the ring as a whole breaks the queue (<see cref="Virtqueue.Fault"/>), after
 /// which it does nothing; damage inside one chain yields a chain with a <see cref="ChainFault"/> that the
 /// device hands back with used length 0. Nothing here throws on guest input. Not thread-safe: one caller
 /// at a time (the device serializes).
@@ -21,19 +21,11 @@ namespace Ember.Devices.Virtio.Queues;
 /// written before used idx is published with release semantics; a full fence separates publishing used idx
 /// (or avail_event) from reading the driver's suppression fields, as the spec's notification protocol needs.
 /// </remarks>
-public sealed class SplitVirtqueue : IVirtqueue
+public sealed class SplitVirtqueue : Virtqueue
 {
-    private readonly IGuestMemory _memory;
-    private readonly ushort _size;
     private readonly GuestAddress _descriptors;
     private readonly GuestAddress _driverArea;
     private readonly GuestAddress _deviceArea;
-    private readonly bool _indirectAllowed;
-    private readonly bool _eventIndex;
-    private readonly uint _maxIndirectEntries;
-    private readonly VirtqueueLayout _layout;
-    private readonly ulong _features;
-    private readonly ushort _maxSize;
 
     private ushort _nextAvail;
     private ushort _lastSeenAvail;
@@ -50,30 +42,12 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// <param name="features">The negotiated feature bits (INDIRECT_DESC and EVENT_IDX matter here).</param>
     /// <param name="maxSize">The device's largest queue size; the driver's choice must not exceed it, nor an indirect table's entry count.</param>
     public SplitVirtqueue(VirtqueueLayout layout, IGuestMemory memory, ulong features, ushort maxSize = SplitRing.MaxQueueSize)
+        : base(layout, memory, features, maxSize, SplitRing.MaxQueueSize, Validate)
     {
-        ArgumentNullException.ThrowIfNull(memory);
-        _memory = memory;
-        _layout = layout;
-        _features = features;
-        _maxSize = maxSize;
-        _size = layout.Size;
         _descriptors = new GuestAddress(layout.DescriptorArea);
         _driverArea = new GuestAddress(layout.DriverArea);
         _deviceArea = new GuestAddress(layout.DeviceArea);
-        _indirectAllowed = (features & VirtioFeature.IndirectDescriptors) != 0;
-        _eventIndex = (features & VirtioFeature.EventIndex) != 0;
-        int deviceMax = Math.Min((int)maxSize, SplitRing.MaxQueueSize);
-        // Indirect tables are bounded by the device's maximum, not the size the driver picked: a driver sizes
-        // requests from what the device advertises (virtio-blk's seg_max), and may pick a smaller ring.
-        _maxIndirectEntries = (uint)Math.Max(deviceMax, _size);
-        Fault = Validate(layout, memory, deviceMax);
     }
-
-    public ushort Size => _size;
-
-    public QueueFault Fault { get; private set; }
-
-    public bool IsBroken => Fault != QueueFault.None;
 
     /// <summary>The free-running index of the next available ring entry the device will take.</summary>
     public ushort NextAvailIndex => _nextAvail;
@@ -81,10 +55,10 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// <summary>The free-running used idx as last published.</summary>
     public ushort UsedIndex => _nextUsed;
 
-    public bool EventIndexEnabled => _eventIndex;
+    public bool EventIndexEnabled => EventIndex;
 
     public SplitVirtqueueState GetState() =>
-        new(_layout, _features, _maxSize, _nextAvail, _nextUsed, _usedAtLastInterruptDecision);
+        new(Layout, Features, MaxSize, _nextAvail, _nextUsed, _usedAtLastInterruptDecision);
 
     /// <summary>
     /// A queue that carries on from <paramref name="state"/> over <paramref name="memory"/>. The layout is checked
@@ -108,19 +82,11 @@ public sealed class SplitVirtqueue : IVirtqueue
         ushort size = layout.Size;
         if (size == 0 || size > maxSize || (size & (size - 1)) != 0)
             return QueueFault.InvalidSize;
-        if (layout.DescriptorArea % SplitRing.DescriptorAreaAlignment != 0)
-            return QueueFault.DescriptorAreaMisaligned;
-        if (layout.DriverArea % SplitRing.DriverAreaAlignment != 0)
-            return QueueFault.DriverAreaMisaligned;
-        if (layout.DeviceArea % SplitRing.DeviceAreaAlignment != 0)
-            return QueueFault.DeviceAreaMisaligned;
-        if (!memory.IsValidRange(new GuestAddress(layout.DescriptorArea), SplitRing.DescriptorAreaSize(size)))
-            return QueueFault.DescriptorAreaOutsideRam;
-        if (!memory.IsValidRange(new GuestAddress(layout.DriverArea), SplitRing.DriverAreaSize(size)))
-            return QueueFault.DriverAreaOutsideRam;
-        if (!memory.IsValidRange(new GuestAddress(layout.DeviceArea), SplitRing.DeviceAreaSize(size)))
-            return QueueFault.DeviceAreaOutsideRam;
-        return QueueFault.None;
+        return ValidateAreas(
+            layout, memory,
+            (SplitRing.DescriptorAreaAlignment, SplitRing.DescriptorAreaSize(size)),
+            (SplitRing.DriverAreaAlignment, SplitRing.DriverAreaSize(size)),
+            (SplitRing.DeviceAreaAlignment, SplitRing.DeviceAreaSize(size)));
     }
 
     /// <summary>
@@ -128,7 +94,7 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// broken. A returned chain may be malformed (<see cref="DescriptorChain.IsMalformed"/>); it still counts
     /// as taken and must be given back with <see cref="AddUsed"/>.
     /// </summary>
-    public bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
+    public override bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
     {
         chain = null;
         if (IsBroken)
@@ -141,17 +107,17 @@ public sealed class SplitVirtqueue : IVirtqueue
             // Modulo 2^16, so the count stays right when idx wraps past 65535; a driver can never have more
             // than Size entries outstanding, so anything beyond that is a lie (or idx moved backwards).
             ushort pending = (ushort)(availIndex - _nextAvail);
-            if (pending > _size)
+            if (pending > Size)
                 return Break(QueueFault.AvailIndexTooFarAhead);
             _lastSeenAvail = availIndex;
             if (pending == 0)
                 return false;
         }
         // The size is a power of two that divides 2^16, so the wrapping index maps onto the ring directly.
-        ulong entryOffset = SplitRing.AvailRingOffset + (2UL * (ushort)(_nextAvail & (_size - 1)));
+        ulong entryOffset = SplitRing.AvailRingOffset + (2UL * (ushort)(_nextAvail & (Size - 1)));
         if (!TryReadUInt16(_driverArea, entryOffset, out ushort head))
             return Break(QueueFault.RingInaccessible);
-        if (head >= _size)
+        if (head >= Size)
             return Break(QueueFault.HeadIndexOutOfRange);
         _nextAvail++;
         chain = Walk(head);
@@ -162,15 +128,15 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// Returns a chain to the driver: writes the used element (id = head index, len = bytes the device wrote
     /// into the writable part) and publishes the new used idx after it.
     /// </summary>
-    public void AddUsed(ushort headIndex, uint length)
+    public override void AddUsed(ushort headIndex, uint length)
     {
         if (IsBroken)
             return;
         Span<byte> element = stackalloc byte[SplitRing.UsedElementSize];
         BinaryPrimitives.WriteUInt32LittleEndian(element, headIndex);
         BinaryPrimitives.WriteUInt32LittleEndian(element[4..], length);
-        ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(_nextUsed & (_size - 1)));
-        if (!TryAddress(_deviceArea, offset, out var address) || !_memory.TryWrite(address, element))
+        ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(_nextUsed & (Size - 1)));
+        if (!TryAddress(_deviceArea, offset, out var address) || !Memory.TryWrite(address, element))
         {
             Break(QueueFault.RingInaccessible);
             return;
@@ -186,11 +152,9 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// all of them or none. virtio-net needs this for a frame spread over several receive chains (MRG_RXBUF, virtio
     /// 1.2 §5.1.6.4): a driver that saw the first chain before the others would find buffers missing.
     /// </summary>
-    public void AddUsedBatch(ReadOnlySpan<UsedElement> elements)
+    public override void AddUsedBatch(ReadOnlySpan<UsedElement> elements)
     {
-        // At most Size chains are ever outstanding; more would overwrite slots the driver has not read.
-        if (elements.Length > _size)
-            throw new ArgumentException($"{elements.Length} used elements do not fit a queue of {_size}", nameof(elements));
+        ThrowIfBatchTooLarge(elements);
         if (IsBroken || elements.IsEmpty)
             return;
         Span<byte> element = stackalloc byte[SplitRing.UsedElementSize];
@@ -199,8 +163,8 @@ public sealed class SplitVirtqueue : IVirtqueue
         {
             BinaryPrimitives.WriteUInt32LittleEndian(element, used.HeadIndex);
             BinaryPrimitives.WriteUInt32LittleEndian(element[4..], used.Length);
-            ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(next & (_size - 1)));
-            if (!TryAddress(_deviceArea, offset, out var address) || !_memory.TryWrite(address, element))
+            ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(next & (Size - 1)));
+            if (!TryAddress(_deviceArea, offset, out var address) || !Memory.TryWrite(address, element))
             {
                 Break(QueueFault.RingInaccessible);
                 return;
@@ -218,13 +182,13 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// it publishes avail_event (notify me when you add past what I consumed); then it looks at avail idx again,
     /// because the driver may have added a buffer before seeing that. True means more is available: keep popping.
     /// </summary>
-    public bool EnableNotification()
+    public override bool EnableNotification()
     {
         if (IsBroken)
             return false;
-        if (_eventIndex)
+        if (EventIndex)
         {
-            if (!TryWriteIndex(_deviceArea, SplitRing.AvailEventOffset(_size), _nextAvail))
+            if (!TryWriteIndex(_deviceArea, SplitRing.AvailEventOffset(Size), _nextAvail))
                 return Break(QueueFault.RingInaccessible);
             // Store (avail_event) then load (avail idx): only a full fence orders these.
             Interlocked.MemoryBarrier();
@@ -239,7 +203,7 @@ public sealed class SplitVirtqueue : IVirtqueue
     /// EVENT_IDX, when used idx stepped over used_event (vring_need_event); otherwise unless the driver set
     /// VIRTQ_AVAIL_F_NO_INTERRUPT. False when nothing was used since the last call.
     /// </summary>
-    public bool NeedsInterrupt()
+    public override bool NeedsInterrupt()
     {
         if (IsBroken)
             return false;
@@ -251,9 +215,9 @@ public sealed class SplitVirtqueue : IVirtqueue
         _usedAtLastInterruptDecision = newIndex;
         if (newIndex == oldIndex)
             return false;
-        if (_eventIndex)
+        if (EventIndex)
         {
-            if (!TryReadIndex(_driverArea, SplitRing.UsedEventOffset(_size), out ushort usedEvent))
+            if (!TryReadIndex(_driverArea, SplitRing.UsedEventOffset(Size), out ushort usedEvent))
                 return Break(QueueFault.RingInaccessible);
             return SplitRing.NeedsEvent(usedEvent, newIndex, oldIndex);
         }
@@ -275,7 +239,7 @@ public sealed class SplitVirtqueue : IVirtqueue
         bool sawWritable = false;
 
         GuestAddress table = _descriptors;
-        uint tableSize = _size;
+        uint tableSize = Size;
         bool inIndirectTable = false;
         uint index = head;
         uint hops = 0;
@@ -286,7 +250,7 @@ public sealed class SplitVirtqueue : IVirtqueue
             if (++hops > tableSize)
                 return new DescriptorChain(head, ChainFault.TooLong);
             // In range: index < tableSize, and the table was checked to lie inside RAM.
-            if (!TryAddress(table, index * (ulong)SplitRing.DescriptorSize, out var descriptorAddress) || !_memory.TryRead(descriptorAddress, raw))
+            if (!TryAddress(table, index * (ulong)SplitRing.DescriptorSize, out var descriptorAddress) || !Memory.TryRead(descriptorAddress, raw))
                 return new DescriptorChain(head, ChainFault.BufferOutsideRam);
             var address = new GuestAddress(BinaryPrimitives.ReadUInt64LittleEndian(raw));
             uint length = BinaryPrimitives.ReadUInt32LittleEndian(raw[8..]);
@@ -311,7 +275,7 @@ public sealed class SplitVirtqueue : IVirtqueue
             bool isWritable = (flags & SplitRing.DescriptorWrite) != 0;
             if (!isWritable && sawWritable)
                 return new DescriptorChain(head, ChainFault.ReadableAfterWritable);
-            if (!_memory.IsValidRange(address, length))
+            if (!Memory.IsValidRange(address, length))
                 return new DescriptorChain(head, ChainFault.BufferOutsideRam);
             // Both sums stay below 2^33, so ulong arithmetic cannot overflow before the check.
             if (readable + writable + length > uint.MaxValue)
@@ -341,26 +305,17 @@ public sealed class SplitVirtqueue : IVirtqueue
 
     private ChainFault CheckIndirect(bool inIndirectTable, ushort flags, GuestAddress address, uint length)
     {
-        if (!_indirectAllowed)
+        if (!IndirectAllowed)
             return ChainFault.IndirectNotNegotiated;
         if (inIndirectTable)
             return ChainFault.NestedIndirect;
         if ((flags & SplitRing.DescriptorNext) != 0)
             return ChainFault.IndirectWithNext;
-        // "A driver MUST NOT create a descriptor chain longer than the Queue Size of the device": the device's
-        // maximum queue size bounds a table (and so the work one chain can cost).
-        if (length == 0 || length % SplitRing.DescriptorSize != 0 || length / SplitRing.DescriptorSize > _maxIndirectEntries)
+        if (!IsValidIndirectTableLength(length, SplitRing.DescriptorSize))
             return ChainFault.IndirectTableLength;
-        if (!_memory.IsValidRange(address, length))
+        if (!Memory.IsValidRange(address, length))
             return ChainFault.IndirectTableOutsideRam;
         return ChainFault.None;
-    }
-
-    private bool Break(QueueFault fault)
-    {
-        if (!IsBroken)
-            Fault = fault;
-        return false;
     }
 
     private static bool TryAddress(GuestAddress area, ulong offset, out GuestAddress address) => area.TryAdd(offset, out address);
@@ -368,7 +323,7 @@ public sealed class SplitVirtqueue : IVirtqueue
     private bool TryReadUInt16(GuestAddress area, ulong offset, out ushort value)
     {
         Span<byte> bytes = stackalloc byte[2];
-        if (!TryAddress(area, offset, out var address) || !_memory.TryRead(address, bytes))
+        if (!TryAddress(area, offset, out var address) || !Memory.TryRead(address, bytes))
         {
             value = 0;
             return false;
@@ -378,8 +333,8 @@ public sealed class SplitVirtqueue : IVirtqueue
     }
 
     /// <summary>An index field the driver writes concurrently, read as one 16-bit load with acquire semantics.</summary>
-    private bool TryReadIndex(GuestAddress area, ulong offset, out ushort value) => RingField.TryLoadAcquire(_memory, area, offset, out value);
+    private bool TryReadIndex(GuestAddress area, ulong offset, out ushort value) => RingField.TryLoadAcquire(Memory, area, offset, out value);
 
     /// <summary>An index field published to the driver as one 16-bit store with release semantics.</summary>
-    private bool TryWriteIndex(GuestAddress area, ulong offset, ushort value) => RingField.TryStoreRelease(_memory, area, offset, value);
+    private bool TryWriteIndex(GuestAddress area, ulong offset, ushort value) => RingField.TryStoreRelease(Memory, area, offset, value);
 }
