@@ -68,6 +68,8 @@ cat > "$work/initramfs/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+# The loopback interface starts down; tests listen on 127.0.0.1 (the gdb stub's TCP endpoint, for one).
+ip link set lo up || echo "nested-kvm: cannot bring up lo (loopback tests will fail)"
 for m in $names; do insmod /mod/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
 mount -t ext4 /dev/vda /newroot || { echo "nested-kvm: cannot mount the disk"; poweroff -f; }
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev

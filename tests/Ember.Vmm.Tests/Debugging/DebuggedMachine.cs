@@ -72,6 +72,22 @@ internal sealed class DebuggedMachine : IDisposable
     public GdbProcess.Result Gdb(Action<System.Diagnostics.Process> whileRunning, params string[] commands) =>
         GdbProcess.Run(SymbolFile, Target, commands, whileRunning);
 
+    /// <summary>
+    /// Waits (behind <paramref name="safetyNet"/>) for the guest to end after a gdb session; a guest that does not
+    /// end fails with what gdb printed, which says how far the session got.
+    /// </summary>
+    public async Task<MachineExit> ExitAfter(GdbProcess.Result gdb, TimeSpan safetyNet)
+    {
+        try
+        {
+            return await Vm.Exited.WaitAsync(safetyNet, TestContext.Current.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the guest did not end within {safetyNet.TotalSeconds} s of the gdb session (gdb exited with {gdb.ExitCode}); gdb printed:\n{gdb.Output}");
+        }
+    }
+
     public void Dispose()
     {
         Vm.Dispose();

@@ -47,7 +47,7 @@ public sealed class GdbRemoteTests
             "set var $rbx = 0x55",
             "continue",
             "print $_exitcode");
-        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        var exit = await machine.ExitAfter(gdb, SafetyNet);
         string output = gdb.Output;
         Has(output, $"$1 = (void (*)()) {Hex(Guest["start"])} <start>");
         // The x87 and SSE state as KVM_GET_FPU gives it (FCW 0x37f as Ember set it for the boot; MXCSR shown as its
@@ -110,7 +110,7 @@ public sealed class GdbRemoteTests
             "print $rax",
             "set var $rbx = 0x55",
             "detach");
-        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        var exit = await machine.ExitAfter(gdb, SafetyNet);
         string output = gdb.Output;
         TestContext.Current.TestOutputHelper?.WriteLine(output);
         Assert.Matches($@"\nrip +{Hex(Guest["start"])} +{Hex(Guest["start"])} <start>", output);
@@ -168,7 +168,7 @@ public sealed class GdbRemoteTests
         ];
         using var machine = DebuggedMachine.Start(Guest);
         var gdb = machine.Gdb([.. session.Select(step => step.Command)]);
-        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        var exit = await machine.ExitAfter(gdb, SafetyNet);
         foreach (string pattern in session.Select(step => step.Prints).OfType<string>())
             Assert.Matches(pattern, gdb.Output);
         Assert.Equal(MachineStopReason.DebugExit, exit.Reason);
@@ -182,7 +182,7 @@ public sealed class GdbRemoteTests
     {
         using var machine = DebuggedMachine.Start(Guest);
         var gdb = machine.Gdb("break compute", "hbreak after_call", "continue", "continue", "detach");
-        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        var exit = await machine.ExitAfter(gdb, SafetyNet);
         string output = gdb.Output;
         Has(output, $"Breakpoint 1, {Pc(Guest["compute"])} in compute ()");
         Has(output, $"Breakpoint 2, {Pc(Guest["after_call"])} in after_call ()");
@@ -225,7 +225,7 @@ public sealed class GdbRemoteTests
     {
         using var machine = DebuggedMachine.Start(Guest, vcpus: 2, unixSocket: "gdb.sock");
         var gdb = machine.Gdb("info threads", "thread 2", "print $pc", "thread 1", "print $pc", "kill");
-        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        var exit = await machine.ExitAfter(gdb, SafetyNet);
         string output = gdb.Output;
         Has(output, "Thread 1 (vCPU 0)");
         Has(output, "Thread 2 (vCPU 1)");
@@ -260,7 +260,7 @@ public sealed class GdbRemoteTests
             $"x/wx {Hex(Stored)}",
             "info registers cr0 cr3 cr4 efer",
             "continue");
-        var exit = await machine.Vm.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+        var exit = await machine.ExitAfter(gdb, SafetyNet);
         string output = gdb.Output;
         Has(output, "(currently \"i386\")");
         Has(output, $"Breakpoint 1, 0x{code:x8} in ?? ()");
