@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Ember.Kvm;
 using Ember.Memory;
+using Ember.Vmm.Host;
 
 namespace Ember.Vmm.Cpu;
 
@@ -13,8 +14,6 @@ namespace Ember.Vmm.Cpu;
 /// </summary>
 public static class CpuidMaskProbe
 {
-    private const ulong MemorySize = 0x1_0000;
-    private const ushort CodeAddress = 0x100;
     private const ushort ResultAddress = 0x800;
 
     /// <summary>The leaves the known features live in (function, subleaf).</summary>
@@ -68,30 +67,12 @@ public static class CpuidMaskProbe
 
     private static CpuidEntry[] RunGuest(KvmSystem kvm, CpuidEntry[] cpuid)
     {
-        using var vm = kvm.CreateVirtualMachine();
-        using var memory = MmapGuestMemory.Create((new GuestAddress(0), MemorySize));
-        var region = memory.MappedRegions[0];
-        vm.SetUserMemoryRegion(0, 0, region.Size, region.HostAddress);
-        try
-        {
-            // Intel without unrestricted guest needs these for real mode; elsewhere they are accepted or refused harmlessly.
-            vm.SetIdentityMapAddress(Layout.IdentityMapPage);
-            vm.SetTssAddress(Layout.RealModeTss);
-        }
-        catch (KvmException)
-        {
-        }
-        memory.Write(new GuestAddress(CodeAddress), GuestCode());
-        using var vcpu = vm.CreateVcpu(0);
-        vcpu.SetCpuid(cpuid);
-        var sregs = vcpu.GetSpecialRegisters();
-        sregs.Cs.Base = sregs.Ds.Base = sregs.Es.Base = sregs.Ss.Base = 0;
-        sregs.Cs.Selector = sregs.Ds.Selector = sregs.Es.Selector = sregs.Ss.Selector = 0;
-        vcpu.SetSpecialRegisters(sregs);
-        vcpu.SetRegisters(new Registers { Rip = CodeAddress, Rsp = 0xF000, Rflags = 0x2 });
-        var exit = vcpu.Run();
+        using var probe = new RealModeProbeVm(kvm, GuestCode());
+        probe.Vcpu.SetCpuid(cpuid);
+        var exit = probe.Run();
         if (exit.Reason != VcpuExitReason.Hlt)
             throw new KvmException("CPUID probe", Ember.Sys.Errno.EIO, $"the CPUID probe guest stopped with {exit.Reason} instead of HLT");
+        var memory = probe.Memory;
         var seen = new CpuidEntry[Leaves.Length];
         Span<byte> stored = stackalloc byte[16];
         for (int i = 0; i < Leaves.Length; i++)

@@ -22,10 +22,10 @@ internal sealed class DebugRegisterSlots
 
     public bool IsEmpty => _slots.All(s => s is null);
 
-    /// <summary>Takes slots for one Z1..Z4 request; false (nothing taken) if they are not free or the length is not 1..32.</summary>
+    /// <summary>Takes slots for one Z0..Z4 request; false (nothing taken) if they are not free or the length is not 1..32.</summary>
     public bool TryInsert(GdbBreakpointType type, ulong address, ulong length)
     {
-        List<(ulong Address, int Length)>? units = type == GdbBreakpointType.Hardware ? [(address, 1)] : Split(address, length);
+        List<(ulong Address, int Length)>? units = IsExecute(type) ? [(address, 1)] : Split(address, length);
         if (units is null || units.Count > _slots.Count(s => s is null))
             return false;
         int request = ++_nextRequest;
@@ -41,7 +41,7 @@ internal sealed class DebugRegisterSlots
     public bool Remove(GdbBreakpointType type, ulong address, ulong length)
     {
         var match = _slots.FirstOrDefault(s => s is not null && s.Type == type && s.RequestAddress == address
-            && (type == GdbBreakpointType.Hardware || s.RequestLength == length));
+            && (IsExecute(type) || s.RequestLength == length));
         if (match is null)
             return false;
         for (int i = 0; i < Count; i++)
@@ -53,6 +53,9 @@ internal sealed class DebugRegisterSlots
     }
 
     public void Clear() => Array.Clear(_slots);
+
+    /// <summary>Execute breakpoints: Z1, and Z0 where software breakpoints are kept in debug registers.</summary>
+    private static bool IsExecute(GdbBreakpointType type) => type is GdbBreakpointType.Hardware or GdbBreakpointType.Software;
 
     /// <summary>DR0–DR3 as they should be loaded (0 for a free slot).</summary>
     public ulong Address(int slot) => _slots[slot]?.Address ?? 0;
@@ -69,7 +72,7 @@ internal sealed class DebugRegisterSlots
                     continue;
                 ulong rw = slot.Type switch
                 {
-                    GdbBreakpointType.Hardware => 0b00,
+                    GdbBreakpointType.Hardware or GdbBreakpointType.Software => 0b00,
                     GdbBreakpointType.WriteWatchpoint => 0b01,
                     _ => 0b11,
                 };

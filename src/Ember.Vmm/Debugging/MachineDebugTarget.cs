@@ -18,7 +18,8 @@ namespace Ember.Vmm.Debugging;
 /// Host differences (docs/host-quirks.md): where KVM's emulator runs guest kernel code (kvm_pvm) an int3 is an
 /// emulation failure rather than a #BP, so a failure at a planted int3 is taken as the breakpoint; and data
 /// breakpoints are not delivered there, so write watchpoints are kept by single-stepping and comparing, and read or
-/// access watchpoints are refused.
+/// access watchpoints are refused. Where an int3 never reaches Ember at all (QEMU's emulated AMD-V), a software
+/// breakpoint is an execute breakpoint in a debug register, reported to gdb as the software breakpoint it asked for.
 /// </para>
 /// </summary>
 internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposable
@@ -36,6 +37,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     private readonly Action<MachineExit> _stop;
     private readonly Task<MachineExit> _exited;
     private readonly bool _dataBreakpointsDelivered;
+    private readonly bool _int3ReachesEmber;
     private readonly uint _blockInterruptsWhileStepping;
     private readonly ILogger _logger;
     private readonly object _lock = new();
@@ -49,8 +51,10 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     /// <param name="memory">Each vCPU's memory through its page tables (index = vCPU id): what m, M, X and int3 patching go through.</param>
     /// <param name="dataBreakpointsDelivered">False where KVM's emulator runs guest kernel code and skips data breakpoints (kvm_pvm).</param>
     /// <param name="supportedDebugFlags">KVM_CAP_SET_GUEST_DEBUG2: the KVM_GUESTDBG_* flags this KVM takes (0 if it does not say).</param>
+    /// <param name="int3ReachesEmber">False where a guest's int3 never becomes a debug exit (<see cref="Host.BreakpointInterceptProbe"/>):
+    /// software breakpoints then take a debug-register slot each, as execute breakpoints.</param>
     public MachineDebugTarget(IReadOnlyList<VcpuRunner> runners, VcpuPauseGate gate, IReadOnlyList<IVirtualMemory> memory, Action kickAll,
-        Action<MachineExit> stop, Task<MachineExit> exited, bool dataBreakpointsDelivered, uint supportedDebugFlags, ILogger logger)
+        Action<MachineExit> stop, Task<MachineExit> exited, bool dataBreakpointsDelivered, bool int3ReachesEmber, uint supportedDebugFlags, ILogger logger)
     {
         _runners = runners;
         _gate = gate;
@@ -59,6 +63,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
         _stop = stop;
         _exited = exited;
         _dataBreakpointsDelivered = dataBreakpointsDelivered;
+        _int3ReachesEmber = int3ReachesEmber;
         _blockInterruptsWhileStepping = supportedDebugFlags & GuestDebug.BlockInterrupts;
         _logger = logger;
         _stepping = new bool[runners.Count];
@@ -209,7 +214,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     {
         switch (type)
         {
-            case GdbBreakpointType.Software:
+            case GdbBreakpointType.Software when _int3ReachesEmber:
                 return _memory.InsertSoftwareBreakpoint(vcpu, address);
             case GdbBreakpointType.WriteWatchpoint when !_dataBreakpointsDelivered:
                 return InsertEmulatedWatchpoint(vcpu, address, length);
@@ -226,7 +231,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
     {
         switch (type)
         {
-            case GdbBreakpointType.Software:
+            case GdbBreakpointType.Software when _int3ReachesEmber:
                 return _memory.RemoveSoftwareBreakpoint(address);
             case GdbBreakpointType.WriteWatchpoint when !_dataBreakpointsDelivered:
                 lock (_lock)
@@ -322,6 +327,7 @@ internal sealed class MachineDebugTarget : IGdbTarget, IVcpuDebugHook, IDisposab
         {
             var kind = slot.Type switch
             {
+                GdbBreakpointType.Software => GdbStopKind.SoftwareBreakpoint,
                 GdbBreakpointType.Hardware => GdbStopKind.HardwareBreakpoint,
                 GdbBreakpointType.WriteWatchpoint => GdbStopKind.WriteWatchpoint,
                 GdbBreakpointType.ReadWatchpoint => GdbStopKind.ReadWatchpoint,

@@ -129,9 +129,12 @@ internal sealed class MachineBuilder(MachineConfig config, ISerialOutput console
     private GdbServer ListenForGdb(MachineParts parts, MicroVm machine, GdbEndpoint endpoint)
     {
         uint debugFlags = (uint)Math.Max(0, parts.Vm.CheckExtension(KvmCapability.SetGuestDebug2));
-        bool dataBreakpoints = Host.KvmHostReport.DetectFlavour("/sys/module") != Host.KvmFlavour.SoftwarePvm;
+        bool pvm = Host.KvmHostReport.DetectFlavour("/sys/module") == Host.KvmFlavour.SoftwarePvm;
+        bool int3ReachesEmber = Host.BreakpointInterceptProbe.SoftwareBreakpointsUseInt3(parts.Kvm);
+        if (!int3ReachesEmber)
+            logger.LogDebug("gdb: this KVM does not turn a guest's int3 into a debug exit; software breakpoints use debug registers");
         var target = new MachineDebugTarget(parts.Runners, parts.PauseGate, parts.VcpuMemory,
-            machine.KickAndWakeAll, machine.Stop, machine.Exited, dataBreakpoints, debugFlags, logger);
+            machine.KickAndWakeAll, machine.Stop, machine.Exited, dataBreakpointsDelivered: !pvm, int3ReachesEmber, debugFlags, logger);
         return GdbServer.Listen(endpoint, target, logger);
     }
 

@@ -25,6 +25,22 @@ public sealed class DebugRegisterSlotsTests
     }
 
     [Fact]
+    public void ASoftwareBreakpointKeptInASlotIsAnExecuteBreakpointRemovedByItsOwnType()
+    {
+        var slots = new DebugRegisterSlots();
+        // gdb sends Z0 with the breakpoint kind (1 on x86) as the length; an execute slot watches one byte whatever it says.
+        Assert.True(slots.TryInsert(GdbBreakpointType.Software, 0x10_000c, 1));
+        Assert.True(slots.TryInsert(GdbBreakpointType.Hardware, 0x10_0020, 1));
+        Assert.Equal(0x10_000cUL, slots.Address(0));
+        Assert.Equal(0b0101UL, slots.Dr7 & 0xF);
+        Assert.Equal(0UL, slots.Dr7 >> 16 & 0xFF);                   // both: execute, 1 byte
+        Assert.False(slots.Remove(GdbBreakpointType.Hardware, 0x10_000c, 1));
+        Assert.True(slots.Remove(GdbBreakpointType.Software, 0x10_000c, 1));
+        Assert.Equal(0UL, slots.Address(0));
+        Assert.Equal(0x10_0020UL, slots.Address(1));
+    }
+
+    [Fact]
     public void AnUnalignedRangeTakesAlignedUnitsAllOrNothing()
     {
         var slots = new DebugRegisterSlots();

@@ -177,10 +177,11 @@ public sealed class PageWalkerKvmTests
         guest.Tables.Map(large, 0x80_0000, 0x20_0000);
         // With paging on, the guest clears PDPTE 3 (linear 0xC0000000 up) in memory but does not reload CR3.
         guest.WriteMarker(guest.Tables.EntryAddress(large, PagingLevel.Pdpte), 0);
-        var fromMemory = guest.Run();
+        guest.Run();
         if (RefusedAsKvmPvmDoes(guest, PagingMode.Pae))
             return;
         var vcpu = guest.Machine.Vcpu;
+        var fromMemory = PagingState.FromRegisters(vcpu.GetSpecialRegisters(), vcpu.GetRegisters().Rflags, guest.Features);
         var fromRegisters = PagingState.FromRegisters(vcpu.GetSpecialRegisters2(), vcpu.GetRegisters().Rflags, guest.Features);
         Assert.NotNull(fromRegisters.PaePdptes);
 

@@ -87,8 +87,18 @@ internal sealed class PagedGuest : IDisposable
             Machine.Vcpu.SetSpecialRegisters(sregs);
         }
         Machine.Run((_, exit) => exit.Reason != VcpuExitReason.Hlt, TimeSpan.FromSeconds(60));
-        var state = Machine.Vcpu.GetSpecialRegisters();
-        return PagingState.FromRegisters(state, Machine.Vcpu.GetRegisters().Rflags, Features);
+        ulong rflags = Machine.Vcpu.GetRegisters().Rflags;
+        // As VcpuMemoryView does: KVM_GET_SREGS2 where KVM has it, so a PAE walk starts from the PDPTE registers the vCPU
+        // loaded with CR3. The PDPT in memory may have changed since: QEMU's emulated AMD-V (the nested test VM) sets the
+        // accessed bit, reserved in a PAE PDPTE, in the entries it walked.
+        try
+        {
+            return PagingState.FromRegisters(Machine.Vcpu.GetSpecialRegisters2(), rflags, Features);
+        }
+        catch (KvmException)
+        {
+            return PagingState.FromRegisters(Machine.Vcpu.GetSpecialRegisters(), rflags, Features);
+        }
     }
 
     /// <summary>A 32-bit interrupt gate (P, DPL 0, type 0xE) in the protected-mode IDT the test machine points at.</summary>
