@@ -13,7 +13,9 @@ namespace Ember.Api;
 /// The REST API's HTTP/1.1 server: Kestrel on a Unix socket (the slim, AOT-safe host), every request handed to
 /// <see cref="FirecrackerApi"/> without routing machinery. A body over the payload limit is a 400, as in
 /// Firecracker; each connection is served on its own, so one slow client cannot hold up another (only commands
-/// to the one machine wait for each other, on the controller).
+/// to the one machine wait for each other, on the controller). A request that stops arriving half-way (headers
+/// without their end, a body shorter than its Content-Length) holds only its own connection, and only for the
+/// stalled-request timeout: then Kestrel answers 408 and closes it, so stalled clients cannot pile up.
 /// </summary>
 public sealed class ApiServer : IAsyncDisposable
 {
@@ -25,6 +27,17 @@ public sealed class ApiServer : IAsyncDisposable
     /// server closes would see a reset instead of the answer. Beyond this, the connection is simply closed.
     /// </summary>
     private const long OversizedBodyDrainLimit = 1 << 20;
+
+    /// <summary>
+    /// How long a request's headers may take to arrive, and how long its body may trickle in below Kestrel's
+    /// minimum rate (240 bytes/s), before the request is answered 408 and its connection closed. Kestrel's own
+    /// header timeout; its 5 s body grace is lengthened to match, as a local client has no reason to be slow,
+    /// but a paused or debugged one should not lose its request at once.
+    /// </summary>
+    public static readonly TimeSpan DefaultStalledRequestTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Kestrel's minimum body rate; only a body slower than this for the whole timeout is cut off.</summary>
+    private const double MinimumBodyBytesPerSecond = 240;
 
     private readonly WebApplication _app;
 
@@ -39,10 +52,14 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>
     /// Listens on <paramref name="socketPath"/> (a stale socket there is replaced; anything else is refused with
     /// <see cref="SystemCallException"/>) and serves <paramref name="api"/> until disposed.
+    /// <paramref name="stalledRequestTimeout"/> (more than a second) defaults to <see cref="DefaultStalledRequestTimeout"/>.
     /// </summary>
-    public static async Task<ApiServer> StartAsync(FirecrackerApi api, string socketPath, long maxPayloadSize = DefaultMaxPayloadSize, CancellationToken cancellationToken = default)
+    public static async Task<ApiServer> StartAsync(FirecrackerApi api, string socketPath, long maxPayloadSize = DefaultMaxPayloadSize, TimeSpan? stalledRequestTimeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPayloadSize, 1);
+        var stalled = stalledRequestTimeout ?? DefaultStalledRequestTimeout;
+        // Kestrel checks its timeouts once a second, and refuses a body grace period of a second or less.
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(stalled, TimeSpan.FromSeconds(1), nameof(stalledRequestTimeout));
         UnixListener.ClaimPath(socketPath);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "ember" });
         builder.Logging.ClearProviders();
@@ -55,6 +72,8 @@ public sealed class ApiServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = maxPayloadSize + OversizedBodyDrainLimit;
             kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             kestrel.Limits.MaxConcurrentConnections = 1024;
+            kestrel.Limits.RequestHeadersTimeout = stalled;
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(MinimumBodyBytesPerSecond, stalled);
         });
         var app = builder.Build();
         app.Run(context => ServeAsync(context, api, maxPayloadSize));
@@ -114,8 +133,10 @@ public sealed class ApiServer : IAsyncDisposable
                 buffer.Write(chunk, 0, read);
             }
         }
-        catch (Microsoft.AspNetCore.Http.BadHttpRequestException)
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
+            // Any other BadHttpRequestException (a body that stopped arriving: 408) goes on to Kestrel, which
+            // answers it with its own status; it is not a payload over the limit.
             return null;
         }
     }

@@ -169,7 +169,7 @@ public sealed class FirecrackerApi(VmController controller)
                     throw new VmCommandRefusedException("SendNmi: no vCPU took the NMI (LINT1 is masked or not set to NMI delivery)");
                 break;
             default:
-                throw new ApiRequestException($"action_type: '{body.ActionType}' is not one of {string.Join(", ", ActionTypes)}");
+                throw new ApiRequestException($"action_type: {Quoted(body.ActionType)} is not one of {string.Join(", ", ActionTypes)}");
         }
         return ApiResponse.NoContent;
     }
@@ -185,10 +185,13 @@ public sealed class FirecrackerApi(VmController controller)
                 await controller.Resume().ConfigureAwait(false);
                 break;
             default:
-                throw new ApiRequestException($"state: '{body.State}' is not one of Paused, Resumed");
+                throw new ApiRequestException($"state: {Quoted(body.State)} is not one of Paused, Resumed");
         }
         return ApiResponse.NoContent;
     }
+
+    /// <summary>A value from the body as the fault message shows it: 'text', or null for a JSON null.</summary>
+    private static string Quoted(string? value) => value is null ? "null" : $"'{value}'";
 
     private static async Task<ApiResponse> Done(Task command)
     {
@@ -237,7 +240,13 @@ public sealed class FirecrackerApi(VmController controller)
         string message = e.Message;
         string field = FieldOf(e.Path);
         if (message.Contains("UnmappedJsonProperty", StringComparison.Ordinal) || message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            // Only the serial console's rate_limiter is a bare TokenBucket (elsewhere bandwidth and ops are fields),
+            // so a RateLimiter written there is the one way to get here with these names.
+            if (field is "bandwidth" or "ops" && e.Path is { } path && path.EndsWith($"rate_limiter.{field}", StringComparison.Ordinal))
+                return $"invalid request body: rate_limiter.{field}: the serial console's rate_limiter is one token bucket of bytes (size, refill_time, one_time_burst), without bandwidth or ops";
             return $"invalid request body: unknown field '{field}'";
+        }
         if (message.Contains("JsonRequiredPropertiesMissing", StringComparison.Ordinal) || message.Contains("missing required properties", StringComparison.Ordinal))
         {
             var names = System.Text.RegularExpressions.Regex.Matches(message, "'([a-z_]+)'").Select(m => m.Groups[1].Value).Distinct();

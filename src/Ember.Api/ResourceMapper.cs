@@ -106,7 +106,8 @@ internal static class ResourceMapper
     public static RateLimiterSettings? ToRateLimiter(string field, RateLimiter? body) =>
         body is null ? null : new RateLimiterSettings(ToBucket($"{field}.bandwidth", body.Bandwidth), ToBucket($"{field}.ops", body.Ops));
 
-    private static TokenBucketSettings? ToBucket(string field, TokenBucket? body)
+    /// <summary>Firecracker's TokenBucket body as settings; a negative count is refused by field name (<paramref name="field"/>.size, …).</summary>
+    public static TokenBucketSettings? ToBucket(string field, TokenBucket? body)
     {
         if (body is null)
             return null;
@@ -140,12 +141,8 @@ internal static class ResourceMapper
         return new MetricsResource(body.MetricsPath);
     }
 
-    public static SerialResource ToSerial(SerialDevice body)
-    {
-        if (body.RateLimiter is not null)
-            throw new ApiRequestException("rate_limiter: Ember does not rate-limit the serial console yet");
-        return new SerialResource(body.SerialOutPath);
-    }
+    /// <summary>The serial console's rate_limiter is one TokenBucket (of bytes), not a RateLimiter: there are no operations to count.</summary>
+    public static SerialResource ToSerial(SerialDevice body) => new(body.SerialOutPath, ToBucket("rate_limiter", body.RateLimiter));
 
     public static VsockResource ToVsock(Vsock body) => new() { GuestCid = body.GuestCid, UdsPath = body.UdsPath, VsockId = body.VsockId };
 
@@ -159,6 +156,6 @@ internal static class ResourceMapper
         Vsock = snapshot.Vsock is { } vsock ? new Vsock { GuestCid = vsock.GuestCid, UdsPath = vsock.UdsPath, VsockId = vsock.VsockId } : null,
         Logger = snapshot.Logger is { } logger ? new Logger { Level = logger.Level, LogPath = logger.LogPath, ShowLevel = logger.ShowLevel, ShowLogOrigin = logger.ShowLogOrigin, Module = logger.Module } : null,
         Metrics = snapshot.Metrics is { } metrics ? new Metrics { MetricsPath = metrics.MetricsPath } : null,
-        Serial = snapshot.Serial is { } serial ? new SerialDevice { SerialOutPath = serial.SerialOutPath } : null,
+        Serial = snapshot.Serial is { } serial ? new SerialDevice { SerialOutPath = serial.SerialOutPath, RateLimiter = FromBucket(serial.RateLimiter) } : null,
     };
 }

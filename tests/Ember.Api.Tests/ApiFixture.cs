@@ -24,13 +24,13 @@ public sealed class ApiFixture : IAsyncDisposable
 
     public string PathOf(string name) => System.IO.Path.Combine(Directory.FullName, name);
 
-    public static async Task<ApiFixture> StartAsync(long maxPayload = ApiServer.DefaultMaxPayloadSize, Func<MachineConfig, MachineConfig>? adjust = null)
+    public static async Task<ApiFixture> StartAsync(long maxPayload = ApiServer.DefaultMaxPayloadSize, Func<MachineConfig, MachineConfig>? adjust = null, TimeSpan? stalledRequestTimeout = null, string instanceId = "api-test")
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("ember-api-");
-        var controller = new VmController(new VmControllerOptions { InstanceId = "api-test", AdjustMachine = adjust });
+        var controller = new VmController(new VmControllerOptions { InstanceId = instanceId, AdjustMachine = adjust });
         try
         {
-            var server = await ApiServer.StartAsync(new FirecrackerApi(controller), System.IO.Path.Combine(directory.FullName, "api.sock"), maxPayload, TestContext.Current.CancellationToken);
+            var server = await ApiServer.StartAsync(new FirecrackerApi(controller), System.IO.Path.Combine(directory.FullName, "api.sock"), maxPayload, stalledRequestTimeout, TestContext.Current.CancellationToken);
             return new ApiFixture(directory, controller, server);
         }
         catch

@@ -90,12 +90,30 @@ public sealed class ApiLifecycleTests
                 ("/drives/rootfs", $$"""{"drive_id":"rootfs","path_on_host":"{{disk}}","is_root_device":true,"is_read_only":false}"""),
                 ("/entropy", "{}"),
                 ("/serial", "{}"),
+                ("/network-interfaces/eth0", """{"iface_id":"eth0","host_dev_name":"tap0"}"""),
+                ("/vsock", $$"""{"guest_cid":3,"uds_path":"{{api.PathOf("v.sock")}}"}"""),
             })
             {
                 (status, body) = await client.PutAsync(path, json);
                 Assert.Equal(400, status);
                 Assert.Contains("can only be configured before the machine starts", body);
             }
+            // Firecracker refuses a machine-config PATCH after start too; the size of a running machine stays.
+            (status, body) = await client.PatchAsync("/machine-config", """{"mem_size_mib":128}""");
+            Assert.Equal(400, status);
+            Assert.Equal("the machine configuration can only be configured before the machine starts", JsonDocument.Parse(body).RootElement.GetProperty("fault_message").GetString());
+            (_, body) = await client.GetAsync("/machine-config");
+            Assert.Equal(64, JsonDocument.Parse(body).RootElement.GetProperty("mem_size_mib").GetInt32());
+            (status, body) = await client.PatchAsync("/network-interfaces/eth9", """{"iface_id":"eth9","rx_rate_limiter":{"bandwidth":{"size":1000,"refill_time":100}}}""");
+            Assert.Equal(400, status);
+            Assert.Equal("iface_id: there is no network interface 'eth9'", JsonDocument.Parse(body).RootElement.GetProperty("fault_message").GetString());
+            (status, body) = await client.PatchAsync("/vm", """{"state":"Pause"}""");
+            Assert.Equal(400, status);
+            Assert.Equal("state: 'Pause' is not one of Paused, Resumed", JsonDocument.Parse(body).RootElement.GetProperty("fault_message").GetString());
+            (status, body) = await client.PatchAsync("/vm", "{}");
+            Assert.Equal(400, status);
+            Assert.Equal("invalid request body: missing required field 'state'", JsonDocument.Parse(body).RootElement.GetProperty("fault_message").GetString());
+            Assert.Equal("Running", await StateOf(client));
             (status, body) = await client.PutAsync("/actions", """{"action_type":"InstanceStart"}""");
             Assert.Equal(400, status);
             Assert.Contains("the machine was already started", body);
@@ -131,6 +149,90 @@ public sealed class ApiLifecycleTests
             var limiter = patched.RootElement.GetProperty("drives")[0].GetProperty("rate_limiter");
             Assert.Equal(65536, limiter.GetProperty("bandwidth").GetProperty("size").GetInt64());
             Assert.Equal(0, limiter.GetProperty("ops").GetProperty("size").GetInt64());
+        }
+        finally
+        {
+            File.Delete(kernel);
+        }
+    }
+
+    /// <summary>Writes <paramref name="count"/> bytes ('x') to COM1, one OUT each, then exits through the debug port.</summary>
+    private static void SerialFlooder(Assembler a, int count)
+    {
+        var loop = a.CreateLabel();
+        a.mov(ecx, count);
+        a.mov(dx, GuestCode.Com1);
+        a.mov(al, (byte)'x');
+        a.Label(ref loop);
+        a.@out(dx, al);
+        a.dec(ecx);
+        a.jnz(loop);
+        GuestCode.Exit32(a, 0x33);
+    }
+
+    [Fact]
+    public async Task TheSerialRateLimiterCapsTheConsoleFileAndCountsWhatItDropped()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
+        const int Written = 8000, Size = 1000, Burst = 500;
+        // An hour to refill: over the test only the full bucket and the burst count, plus what a few seconds bring back.
+        const long RefillMs = 3_600_000;
+        await using var api = await ApiFixture.StartAsync(adjust: config => config with { DebugExit = true }, instanceId: "api-serial-limit");
+        string kernel = MultibootImage.WriteTemporary(a => SerialFlooder(a, Written));
+        try
+        {
+            long observedDropped = -1;
+            using var listener = new System.Diagnostics.Metrics.MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == Ember.Vmm.Diagnostics.MachineMetrics.MeterName && instrument.Name == "ember.uart.rate_limiter_dropped_bytes")
+                    l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "ember.vm" && (string?)tag.Value == "api-serial-limit")
+                        observedDropped = value;
+                }
+            });
+            listener.Start();
+
+            string console = api.PathOf("serial.log");
+            string metrics = api.PathOf("metrics.json");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            // Through --config-file's serial section, which goes through PUT /serial as a request would.
+            string file = $$$"""
+                {
+                  "boot-source": { "kernel_image_path": "{{{kernel}}}" },
+                  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 },
+                  "metrics": { "metrics_path": "{{{metrics}}}" },
+                  "serial": { "serial_out_path": "{{{console}}}", "rate_limiter": { "size": {{{Size}}}, "one_time_burst": {{{Burst}}}, "refill_time": {{{RefillMs}}} } }
+                }
+                """;
+            Assert.Null(await FirecrackerConfigFile.ApplyAndStartAsync(new FirecrackerApi(api.Controller), System.Text.Encoding.UTF8.GetBytes(file)));
+            var exit = await api.Controller.Exited.WaitAsync(SafetyNet, TestContext.Current.CancellationToken);
+            Assert.Equal((0x33 << 1) | 1, exit.ExitCode);
+            double elapsedMs = clock.Elapsed.TotalMilliseconds;
+
+            // The guest wrote every byte; the file has the bucket and the burst, and what refilled meanwhile.
+            long kept = SizeOf(console);
+            long refilled = (long)Math.Ceiling(Size * elapsedMs / RefillMs) + 1;
+            Assert.True(kept >= Size + Burst && kept <= Size + Burst + refilled, $"the console file has {kept} bytes; the bucket allows {Size} + {Burst} burst + {refilled} refilled in {elapsedMs:F0} ms");
+            Assert.All(File.ReadAllBytes(console), b => Assert.Equal((byte)'x', b));
+
+            Assert.Equal(204, (await api.Client.PutAsync("/actions", """{"action_type":"FlushMetrics"}""")).Status);
+            using var line = JsonDocument.Parse(File.ReadAllLines(metrics).Last());
+            long dropped = line.RootElement.GetProperty("uart").GetProperty("rate_limiter_dropped_bytes").GetInt64();
+            Assert.Equal(Written - kept, dropped);
+            listener.RecordObservableInstruments();
+            Assert.Equal(dropped, observedDropped);
+
+            var (status, body) = await api.Client.GetAsync("/vm/config");
+            Assert.Equal(200, status);
+            using var config = JsonDocument.Parse(body);
+            var bucket = config.RootElement.GetProperty("serial").GetProperty("rate_limiter");
+            Assert.Equal(((long)Size, (long)Burst, RefillMs), (bucket.GetProperty("size").GetInt64(), bucket.GetProperty("one_time_burst").GetInt64(), bucket.GetProperty("refill_time").GetInt64()));
         }
         finally
         {

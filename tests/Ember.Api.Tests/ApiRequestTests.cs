@@ -160,6 +160,85 @@ public sealed class ApiRequestTests
     }
 
     [Fact]
+    public async Task TheSerialConsoleTakesOneTokenBucketOfBytesAndShowsIt()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        string console = api.PathOf("serial.log");
+        Assert.Equal(204, (await api.Client.PutAsync("/serial", $$$"""{"serial_out_path":"{{{console}}}","rate_limiter":{"size":1000,"one_time_burst":500,"refill_time":3600000}}""")).Status);
+
+        // The spec's rate_limiter here is a TokenBucket, not a RateLimiter: there are no operations to count.
+        Assert.Equal("invalid request body: rate_limiter.ops: the serial console's rate_limiter is one token bucket of bytes (size, refill_time, one_time_burst), without bandwidth or ops",
+            await Refused(api.Client.PutAsync("/serial", """{"rate_limiter":{"ops":{"size":10,"refill_time":100}}}""")));
+        Assert.Equal("invalid request body: rate_limiter.bandwidth: the serial console's rate_limiter is one token bucket of bytes (size, refill_time, one_time_burst), without bandwidth or ops",
+            await Refused(api.Client.PutAsync("/serial", """{"rate_limiter":{"bandwidth":{"size":10,"refill_time":100}}}""")));
+        Assert.Equal("rate_limiter.size: -1 is below the minimum of 0", await Refused(api.Client.PutAsync("/serial", """{"rate_limiter":{"size":-1,"refill_time":100}}""")));
+        Assert.Equal("rate_limiter.refill_time: -5 is below the minimum of 0", await Refused(api.Client.PutAsync("/serial", """{"rate_limiter":{"size":10,"refill_time":-5}}""")));
+        Assert.Equal("rate_limiter.one_time_burst: -1 is below the minimum of 0", await Refused(api.Client.PutAsync("/serial", """{"rate_limiter":{"size":10,"refill_time":100,"one_time_burst":-1}}""")));
+        Assert.Equal("invalid request body: missing required field 'refill_time'", await Refused(api.Client.PutAsync("/serial", """{"rate_limiter":{"size":10}}""")));
+        Assert.Equal("invalid request body: field 'size' has the wrong type", await Refused(api.Client.PutAsync("/serial", """{"rate_limiter":{"size":"big","refill_time":100}}""")));
+
+        // Nothing refused replaced what was set.
+        var (status, body) = await api.Client.GetAsync("/vm/config");
+        Assert.Equal(200, status);
+        using (var json = JsonDocument.Parse(body))
+        {
+            var serial = json.RootElement.GetProperty("serial");
+            Assert.Equal(console, serial.GetProperty("serial_out_path").GetString());
+            var bucket = serial.GetProperty("rate_limiter");
+            Assert.Equal(1000, bucket.GetProperty("size").GetInt64());
+            Assert.Equal(500, bucket.GetProperty("one_time_burst").GetInt64());
+            Assert.Equal(3600000, bucket.GetProperty("refill_time").GetInt64());
+        }
+
+        // A second PUT replaces the whole resource: without a rate_limiter, output is not limited.
+        Assert.Equal(204, (await api.Client.PutAsync("/serial", $$"""{"serial_out_path":"{{console}}"}""")).Status);
+        (_, body) = await api.Client.GetAsync("/vm/config");
+        using var again = JsonDocument.Parse(body);
+        Assert.False(again.RootElement.GetProperty("serial").TryGetProperty("rate_limiter", out _));
+    }
+
+    [Fact]
+    public async Task BadSerialAndLoggerPathsAndUnknownFieldsAreRefusedByField()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        string noDirectory = api.PathOf("no/such/file");
+        string directory = api.Directory.FullName;
+        Assert.Equal($"serial_out_path: the directory of the serial output file {noDirectory} does not exist", await Refused(api.Client.PutAsync("/serial", $$"""{"serial_out_path":"{{noDirectory}}"}""")));
+        Assert.Equal($"serial_out_path: the serial output file {directory} is a directory", await Refused(api.Client.PutAsync("/serial", $$"""{"serial_out_path":"{{directory}}"}""")));
+        Assert.Equal("serial_out_path: the serial output file path is empty", await Refused(api.Client.PutAsync("/serial", """{"serial_out_path":""}""")));
+        Assert.Equal("invalid request body: unknown field 'serial_path'", await Refused(api.Client.PutAsync("/serial", """{"serial_path":"/tmp/x"}""")));
+        Assert.Equal("invalid request body: field 'serial_out_path' has the wrong type", await Refused(api.Client.PutAsync("/serial", """{"serial_out_path":5}""")));
+
+        Assert.Equal($"log_path: the directory of the log file {noDirectory} does not exist", await Refused(api.Client.PutAsync("/logger", $$"""{"log_path":"{{noDirectory}}"}""")));
+        Assert.Equal($"log_path: the log file {directory} is a directory", await Refused(api.Client.PutAsync("/logger", $$"""{"log_path":"{{directory}}"}""")));
+        Assert.Equal("invalid request body: unknown field 'log_file'", await Refused(api.Client.PutAsync("/logger", """{"log_file":"/tmp/x"}""")));
+        Assert.Equal("invalid request body: field 'show_level' has the wrong type", await Refused(api.Client.PutAsync("/logger", """{"show_level":"yes"}""")));
+
+        var (_, body) = await api.Client.GetAsync("/vm/config");
+        using var json = JsonDocument.Parse(body);
+        Assert.False(json.RootElement.TryGetProperty("serial", out _));
+        Assert.False(json.RootElement.TryGetProperty("logger", out _));
+    }
+
+    [Fact]
+    public async Task ActionsAndStateChangesWithBrokenBodiesAreRefusedByField()
+    {
+        await using var api = await ApiFixture.StartAsync();
+        Assert.Equal("invalid request body: missing required field 'action_type'", await Refused(api.Client.PutAsync("/actions", "{}")));
+        Assert.Equal("invalid request body: unknown field 'action'", await Refused(api.Client.PutAsync("/actions", """{"action":"InstanceStart"}""")));
+        Assert.Equal("invalid request body: field 'action_type' has the wrong type", await Refused(api.Client.PutAsync("/actions", """{"action_type":1}""")));
+        Assert.Equal("action_type: null is not one of FlushMetrics, InstanceStart, SendCtrlAltDel, SendNmi", await Refused(api.Client.PutAsync("/actions", """{"action_type":null}""")));
+        Assert.Equal("the request needs a JSON body", await Refused(api.Client.SendAsync("PUT", "/actions")));
+        Assert.Equal("invalid request body: missing required field 'state'", await Refused(api.Client.PatchAsync("/vm", "{}")));
+        Assert.Equal("invalid request body: unknown field 'State'", await Refused(api.Client.PatchAsync("/vm", """{"State":"Paused"}""")));
+        Assert.Equal("state: null is not one of Paused, Resumed", await Refused(api.Client.PatchAsync("/vm", """{"state":null}""")));
+        Assert.StartsWith("invalid request body: malformed JSON at line 1", await Refused(api.Client.PatchAsync("/vm", """{"state":"Paused" """)));
+        Assert.StartsWith("invalid request body: malformed JSON at line 1", await Refused(api.Client.PatchAsync("/vm", """{"state":Paused}""")));
+        Assert.Equal("the request needs a JSON body", await Refused(api.Client.SendAsync("PATCH", "/vm")));
+        Assert.Equal("NotStarted", JsonDocument.Parse((await api.Client.GetAsync("/vm/state")).Body).RootElement.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task TheEntropyDevicesRateLimiterIsKeptAndShownAndASecondPutReplacesIt()
     {
         await using var api = await ApiFixture.StartAsync();

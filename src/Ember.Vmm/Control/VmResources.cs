@@ -169,6 +169,7 @@ public sealed class VmResources
             MemorySize = (ulong)MachineSize.MemSizeMib << 20,
             Console = Serial?.SerialOutPath is null ? ConsoleKind.Stdio : ConsoleKind.File,
             ConsoleFile = Serial?.SerialOutPath,
+            SerialRateLimit = Serial?.RateLimiter,
             BootTimer = bootTimer,
             Drives = ordered.Select(d => new DriveConfig(d.DriveId, d.PathOnHost, d.IsReadOnly, d.RateLimiter)).ToList(),
             EntropyDevice = Entropy,

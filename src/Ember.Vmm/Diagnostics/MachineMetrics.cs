@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
+using Ember.Devices.Legacy;
 using Ember.Kvm;
 using Ember.Vmm.Machine;
 using Ember.Vmm.Virtio;
@@ -23,12 +24,14 @@ public sealed class MachineMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Func<IReadOnlyList<VcpuExitCounters>> _vcpus;
     private readonly VirtioPciDevices _virtio;
+    private readonly RateLimitedSerialOutput? _serialLimiter;
     private readonly KeyValuePair<string, object?> _machineTag;
 
-    internal MachineMetrics(string? name, Func<IReadOnlyList<VcpuExitCounters>> vcpus, VirtioPciDevices virtio)
+    internal MachineMetrics(string? name, Func<IReadOnlyList<VcpuExitCounters>> vcpus, VirtioPciDevices virtio, RateLimitedSerialOutput? serialLimiter = null)
     {
         _vcpus = vcpus;
         _virtio = virtio;
+        _serialLimiter = serialLimiter;
         Name = name ?? $"vm-{Interlocked.Increment(ref s_machines)}";
         _machineTag = new("ember.vm", Name);
         _meter = new Meter(MeterName, typeof(MachineMetrics).Assembly.GetName().Version?.ToString());
@@ -38,6 +41,7 @@ public sealed class MachineMetrics : IDisposable
         _meter.CreateObservableCounter("ember.block.requests", ObserveBlockRequests, unit: "{request}", description: "Disk requests answered OK, by drive and operation");
         _meter.CreateObservableCounter("ember.block.errors", ObserveBlockErrors, unit: "{request}", description: "Disk requests that failed in the backend or were malformed, by drive");
         _meter.CreateObservableCounter("ember.block.throttled", ObserveBlockThrottled, unit: "{refusal}", description: "Disk requests the rate limiter held back, by drive");
+        _meter.CreateObservableCounter("ember.uart.rate_limiter_dropped_bytes", ObserveSerialDropped, unit: "By", description: "Bytes the guest wrote to COM1 that the serial rate limiter dropped");
         _meter.CreateObservableCounter("ember.interrupts.signalled", ObserveInterrupts, unit: "{interrupt}", description: "Interrupts the virtio devices raised, by device");
     }
 
@@ -70,6 +74,10 @@ public sealed class MachineMetrics : IDisposable
             json.WriteNumber("rate_limiter_throttled", disk.Limiter.ThrottledCount);
             json.WriteEndObject();
         }
+        json.WriteEndObject();
+        // Always present (0 without a limiter), so a line's shape does not depend on the configuration.
+        json.WriteStartObject("uart");
+        json.WriteNumber("rate_limiter_dropped_bytes", SerialDroppedBytes);
         json.WriteEndObject();
         json.WriteStartObject("interrupts");
         json.WriteNumber("virtio_signalled", _virtio.Functions.Sum(f => f.InterruptsSignalled));
@@ -144,6 +152,10 @@ public sealed class MachineMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveBlockThrottled() =>
         _virtio.Disks.Select(d => new Measurement<long>(d.Device.Limiter.ThrottledCount, _machineTag, new("drive", d.Id)));
+
+    private long SerialDroppedBytes => _serialLimiter?.DroppedBytes ?? 0;
+
+    private Measurement<long> ObserveSerialDropped() => new(SerialDroppedBytes, _machineTag);
 
     private IEnumerable<Measurement<long>> ObserveInterrupts() =>
         _virtio.Functions.Select((f, i) => new Measurement<long>(f.InterruptsSignalled, _machineTag, new("device", i)));

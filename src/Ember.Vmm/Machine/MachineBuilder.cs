@@ -38,7 +38,7 @@ internal sealed class MachineBuilder(MachineConfig config, ISerialOutput console
             parts.Interrupts = InterruptControllerFactory.Create(config.Irqchip, parts.Vm, machine, parts.Timers);
             parts.Interrupts.CreateBeforeVcpus();
             AddDevices(parts);
-            parts.Metrics = new MachineMetrics(config.Name, () => [.. parts.Runners.Select(r => r.Exits)], parts.Virtio);
+            parts.Metrics = new MachineMetrics(config.Name, () => [.. parts.Runners.Select(r => r.Exits)], parts.Virtio, parts.SerialLimiter);
             if (config.TestDevices)
                 RegisterInKernelSinks(parts);
             CreateVcpus(parts, machine);
@@ -79,7 +79,11 @@ internal sealed class MachineBuilder(MachineConfig config, ISerialOutput console
     {
         var devices = parts.Devices = new DeviceManager(config.MemorySize);
         parts.Interrupts.RegisterDevices(devices.Pio, devices.Mmio);
-        parts.Platform = new PlatformDevices(config, parts.Interrupts, console, devices, startTimestamp);
+        // The limiter sits between the UART and its sink: the UART knows neither files nor budgets.
+        var serialOutput = console;
+        if (config.SerialRateLimit is { IsUnlimited: false } bandwidth)
+            serialOutput = parts.SerialLimiter = new RateLimitedSerialOutput(console, bandwidth);
+        parts.Platform = new PlatformDevices(config, parts.Interrupts, serialOutput, devices, startTimestamp);
         devices.AddPciRoot(parts.Interrupts.IsaLine);
         parts.Virtio = new VirtioPciDevices(config, parts.Vm, parts.Memory, parts.Interrupts, devices, logger, parts.GuestLogs);
     }

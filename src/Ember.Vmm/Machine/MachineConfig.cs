@@ -29,6 +29,11 @@ public sealed record MachineConfig
     public ConsoleKind Console { get; init; } = ConsoleKind.Stdio;
     /// <summary>With <see cref="ConsoleKind.File"/>: where the output goes.</summary>
     public string? ConsoleFile { get; init; }
+    /// <summary>
+    /// Firecracker's serial rate_limiter: a bucket of bytes on what the guest writes to COM1; what it cannot pay for
+    /// is dropped and counted (<c>uart.rate_limiter_dropped_bytes</c>). Null, or an unlimited bucket, limits nothing.
+    /// </summary>
+    public Ember.Devices.RateLimiting.TokenBucketSettings? SerialRateLimit { get; init; }
     /// <summary>Firecracker-style boot timer at MMIO 0xC0000000.</summary>
     public bool BootTimer { get; init; }
     /// <summary>QEMU-style isa-debug-exit at port 0xF4.</summary>

@@ -32,6 +32,9 @@ internal sealed class MachineParts : IDisposable
 
     public PlatformDevices Platform { get; set; } = null!;
 
+    /// <summary>The serial rate limiter between COM1 and the console, or null when output is not limited.</summary>
+    public Ember.Devices.Legacy.RateLimitedSerialOutput? SerialLimiter { get; set; }
+
     public VirtioPciDevices Virtio { get; set; } = null!;
 
     public MachineMetrics Metrics { get; set; } = null!;
