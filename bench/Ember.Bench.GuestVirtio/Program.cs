@@ -37,12 +37,18 @@ try
     Console.WriteLine($"# Ember.Bench.GuestVirtio commit={options.Commit ?? "?"} kernel={Environment.OSVersion.Version} cpus={Environment.ProcessorCount} " +
                       $"nested={Environment.GetEnvironmentVariable("EMBER_NESTED_KVM") == "1"} loadavg-before=\"{loadBefore}\" started={DateTime.UtcNow:u}");
 
+    // A warm-up run of each workload first (JIT, first-use statics, the page cache), not reported.
+    if (options.Block)
+        BlockWorkload.Run(IrqchipMode.Split, [50, 50, 20, 20], disk);
+    if (net)
+        NetWorkload.Run(IrqchipMode.Split, 20);
+
     // Counts: given, or sized from a short calibration run (split mode) so that each loop lasts about --seconds.
     uint[] blockCounts = [0, 0, 0, 0];
     uint netCount = 0;
     if (options.Block)
     {
-        uint[] probe = [200, 200, 100, 100];
+        uint[] probe = [400, 400, 200, 200];
         var calibration = options.BlockCount is null || options.Block64Count is null ? BlockWorkload.Run(IrqchipMode.Split, probe, disk) : null;
         for (int i = 0; i < 4; i++)
         {
@@ -53,7 +59,7 @@ try
     }
     if (net)
     {
-        netCount = options.NetCount ?? Sized(NetWorkload.Run(IrqchipMode.Split, 50), options.Seconds);
+        netCount = options.NetCount ?? Sized(NetWorkload.Run(IrqchipMode.Split, 100), options.Seconds);
         Console.WriteLine($"# net echo round trips per loop: {netCount}");
     }
 
