@@ -68,6 +68,13 @@ public sealed record VirtioBlockGuestProgram
     public uint? RequestPhaseMarker { get; init; }
 
     /// <summary>
+    /// Write <see cref="RequestPhaseMarker"/> right before each step's first request and right after its last one (before
+    /// the step's line on COM1) instead of once before the first request: 2 × steps marks, so a host can time and count
+    /// each step's requests alone (bench/Ember.Bench.GuestVirtio). Each mark is one MMIO exit.
+    /// </summary>
+    public bool MarkEachStep { get; init; }
+
+    /// <summary>
     /// Before this step (0-based) the guest prints "hold" on COM1 and polls COM1's line status until a byte arrives
     /// (the host's go-ahead; Ember's stdin with --console stdio), then reads it and goes on. Null for no hold. Lets a host
     /// act at a point where the guest has provably not yet made the step's requests.
@@ -91,6 +98,8 @@ public sealed record VirtioBlockGuestProgram
             return "the device index is 0 to 31";
         if (QueueSize == 0 || QueueSize > VirtioBlockGuestLayout.MaxQueueSize || (!PackedRing && (QueueSize & (QueueSize - 1)) != 0))
             return $"the queue size must be a power of two up to {VirtioBlockGuestLayout.MaxQueueSize} (any size for a packed ring)";
+        if (MarkEachStep && RequestPhaseMarker is null)
+            return "marking each step needs a RequestPhaseMarker";
         if (ReassignBars && BarAssignmentBase is null)
             return "reassigning BARs needs a BarAssignmentBase";
         if (QueueCount is < 1 or > VirtioBlockGuestLayout.MaxQueues)

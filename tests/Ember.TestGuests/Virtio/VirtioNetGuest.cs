@@ -5,7 +5,8 @@ namespace Ember.TestGuests.Virtio;
 /// guest shares (<see cref="VirtioPciDriverEmitter"/>): it finds the network function (1AF4:1041), negotiates
 /// VERSION_1 alone (no offloads, no mergeable buffers: every frame arrives whole in one buffer behind a 12-byte
 /// header, virtio 1.2 §5.1.6), sets up the receive and transmit queues, posts receive buffers and runs a
-/// <see cref="VirtioNetGuestProgram"/>: an ARP request for the host's address, then an ICMP echo request to it, each
+/// <see cref="VirtioNetGuestProgram"/>: an ARP request for the host's address, then an ICMP echo request to it (or
+/// <see cref="VirtioNetGuestProgram.EchoCount"/> of them, one after the other), each
 /// answered frame checked field by field (frames that are not the answer are skipped and counted). The frames are
 /// made when the guest is assembled (checksums included); the guest fills in only the host's MAC it learned. It
 /// reports on COM1 (<see cref="VirtioNetGuestReport"/>) and ends with a <see cref="VirtioGuestOutcome"/>.

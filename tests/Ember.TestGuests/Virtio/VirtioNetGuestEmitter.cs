@@ -93,11 +93,16 @@ internal sealed class VirtioNetGuestEmitter
         a.mov(__dword_ptr[L.TransmitBuffer + H], eax);
         a.movzx(eax, __word_ptr[L.ResultHostMac + 4]);
         a.mov(__word_ptr[L.TransmitBuffer + H + 4], ax);
-        a.mov(ecx, (uint)(H + echo.Length));
-        d.TransmitOne(TransmitQueue, size, L.TransmitBuffer);
+        a.mov(__dword_ptr[L.ResultEchoReplies], 0);
+        var echoSend = a.CreateLabel();
         var echoWait = a.CreateLabel();
         var echoSkip = a.CreateLabel();
         var echoFound = a.CreateLabel();
+        if (_program.EchoPhaseMarker is { } marker)
+            a.mov(__byte_ptr[marker], 123);
+        a.Label(ref echoSend);
+        a.mov(ecx, (uint)(H + echo.Length));
+        d.TransmitOne(TransmitQueue, size, L.TransmitBuffer);
         a.Label(ref echoWait);
         d.TakeReceivedBuffer(ReceiveQueue, size, L.ReceiveBuffers, L.ReceiveBufferCount, L.ReceiveBufferSize);
         a.cmp(edx, (uint)(H + echo.Length));
@@ -136,12 +141,17 @@ internal sealed class VirtioNetGuestEmitter
             d.OnFailure(VirtioGuestOutcome.NetWrongReply, ok => a.je(ok));
         }
         d.RepostTakenBuffer(ReceiveQueue, size);
+        a.inc(__dword_ptr[L.ResultEchoReplies]);
+        a.cmp(__dword_ptr[L.ResultEchoReplies], _program.EchoCount);
+        a.jb(echoSend);
         a.jmp(echoFound);
         a.Label(ref echoSkip);
         a.inc(__dword_ptr[L.ResultSkipped]);
         d.RepostTakenBuffer(ReceiveQueue, size);
         a.jmp(echoWait);
         a.Label(ref echoFound);
+        if (_program.EchoPhaseMarker is { } endMarker)
+            a.mov(__byte_ptr[endMarker], 123);
         a.mov(__dword_ptr[L.ResultStage], (uint)VirtioNetGuestStage.Done);
         d.Print("echo reply bytes ");
         a.mov(eax, __dword_ptr[L.ResultReplyLength]);

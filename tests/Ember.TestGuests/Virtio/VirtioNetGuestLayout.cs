@@ -9,6 +9,8 @@ public static class VirtioNetGuestLayout
     public const uint ResultSkipped = VirtioGuestLayout.DeviceResults + 0x04;
     /// <summary>The length of the echo reply frame kept at <see cref="Reply"/> (without the virtio-net header).</summary>
     public const uint ResultReplyLength = VirtioGuestLayout.DeviceResults + 0x08;
+    /// <summary>Echo replies received and checked so far.</summary>
+    public const uint ResultEchoReplies = VirtioGuestLayout.DeviceResults + 0x0C;
     /// <summary>The host's MAC address from its ARP reply (6 bytes).</summary>
     public const uint ResultHostMac = VirtioGuestLayout.DeviceResults + 0x10;
 

@@ -14,6 +14,19 @@ public sealed record VirtioNetGuestProgram
     public ushort Sequence { get; init; } = 1;
     public byte[] Payload { get; init; } = "ping from the ember virtio-net test guest"u8.ToArray();
 
+    /// <summary>
+    /// Echo requests to send, one after the other, each once the previous one's reply has arrived and been checked (the
+    /// same frame every time: the host's kernel answers each); the last reply is the one kept at <see cref="VirtioNetGuestLayout.Reply"/>.
+    /// </summary>
+    public uint EchoCount { get; init; } = 1;
+
+    /// <summary>
+    /// An MMIO byte that gets the value 123 right before the first echo request and right after the last reply: Ember's
+    /// boot timer (<c>Layout.BootTimer</c>), so a host can time and count the echo loop alone (bench/Ember.Bench.GuestVirtio).
+    /// Null for none.
+    /// </summary>
+    public uint? EchoPhaseMarker { get; init; }
+
     /// <summary>Each queue's size: a power of two from the receive buffer count up to <see cref="VirtioGuestLayout.MaxQueueSize"/>.</summary>
     public ushort QueueSize { get; init; } = 16;
 
@@ -29,6 +42,8 @@ public sealed record VirtioNetGuestProgram
             return "IPv4 addresses are 4 bytes";
         if (Payload is null || Payload.Length > VirtioNetGuestLayout.MaxPayload)
             return $"the ICMP payload is at most {VirtioNetGuestLayout.MaxPayload} bytes";
+        if (EchoCount == 0)
+            return "the guest sends at least one echo request";
         if (DeviceIndex is < 0 or > 31)
             return "the device index is 0 to 31";
         if (QueueSize < VirtioNetGuestLayout.ReceiveBufferCount || QueueSize > VirtioGuestLayout.MaxQueueSize || (QueueSize & (QueueSize - 1)) != 0)

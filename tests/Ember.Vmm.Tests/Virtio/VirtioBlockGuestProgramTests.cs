@@ -30,6 +30,8 @@ public sealed class VirtioBlockGuestProgramTests
         Assert.Contains("hold is before one of the 1 steps", new VirtioBlockGuestProgram { HoldBeforeStep = 1, Steps = [read] }.Problem());
         Assert.Contains("hold is before one of the 1 steps", new VirtioBlockGuestProgram { HoldBeforeStep = -1, Steps = [read] }.Problem());
         Assert.Null(new VirtioBlockGuestProgram { HoldBeforeStep = 0, ParkWhenDone = true, Steps = [read] }.Problem());
+        Assert.Contains("needs a RequestPhaseMarker", new VirtioBlockGuestProgram { MarkEachStep = true, Steps = [read] }.Problem());
+        Assert.Null(new VirtioBlockGuestProgram { MarkEachStep = true, RequestPhaseMarker = 0xC000_0000, Steps = [read] }.Problem());
         var fine = new VirtioBlockGuestProgram
         {
             QueueCount = 4,

@@ -167,6 +167,31 @@ public sealed class VirtioBlockGuestTests : IDisposable
     }
 
     [Fact]
+    public void MarkingEachStepMarksBeforeAndAfterEveryStepAndRepeatedRequestsAtOneSectorAllReachTheDisk()
+    {
+        string disk = WriteImage("disk0.img", 64 * 1024, 5, out byte[] original);
+        // What the guest benchmark runs (bench/Ember.Bench.GuestVirtio): the same sector again and again, marked per step.
+        var program = new VirtioBlockGuestProgram
+        {
+            MarkEachStep = true,
+            Steps = [VirtioBlockStep.Read(16, 4096, count: 5, checksum: false, sectorStride: 0), VirtioBlockStep.Write(64, 4096, fillSeed: 9, count: 3, sectorStride: 0)],
+        };
+        long reads = 0, writes = 0;
+        var result = VirtioBlockGuestRun.Run(program, [new DriveConfig("disk0", disk)], inspect: vm =>
+        {
+            reads = vm.Virtio.Disks[0].Device.Reads;
+            writes = vm.Virtio.Disks[0].Device.Writes;
+        });
+        result.AssertSucceeded();
+        Assert.Equal(4, result.Marks);
+        Assert.Equal(5, reads);
+        Assert.Equal(3, writes);
+        byte[] after = File.ReadAllBytes(disk);
+        Assert.Equal(VirtioBlockChecksum.FillPattern(9, 4096), after.AsSpan(64 * (int)Sector, 4096).ToArray());
+        Assert.Equal(original.AsSpan(72 * (int)Sector).ToArray(), after.AsSpan(72 * (int)Sector).ToArray());
+    }
+
+    [Fact]
     public void TheGuestDrivesTheSecondDiskWhichRefusesWritesAsReadOnly()
     {
         string first = WriteImage("disk0.img", 64 * 1024, 1, out _);

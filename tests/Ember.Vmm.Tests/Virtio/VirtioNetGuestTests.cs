@@ -105,6 +105,33 @@ public sealed class VirtioNetGuestTests : IDisposable
     }
 
     [Fact]
+    public void WithAnEchoCountTheGuestPingsThatManyTimesOneAfterTheOtherBetweenTwoMarks()
+    {
+        // What the guest benchmark runs (bench/Ember.Bench.GuestVirtio): echo after echo, the loop marked on the boot timer.
+        var program = new VirtioNetGuestProgram
+        {
+            GuestMac = GuestMac.ToArray(), GuestIp = GuestIp, HostIp = HostIp, EchoCount = 5, EchoPhaseMarker = (uint)Layout.BootTimer,
+        };
+        int marks = 0;
+        uint replies = 0;
+        var result = VirtioGuestBoot.Run(VirtioNetGuest.Build(program), IrqchipMode.Split,
+            config => config with { BootTimer = true, NetworkInterfaces = [new NetworkInterfaceConfig("net0", _tap, GuestMac)] },
+            beforeStart: vm =>
+            {
+                vm.BootTimeReported += _ => Interlocked.Increment(ref marks);
+                MoveTapIntoNamespace();
+            },
+            inspect: vm => replies = vm.Memory.ReadObject<uint>(new(VirtioNetGuestLayout.ResultEchoReplies)));
+        TestContext.Current.TestOutputHelper?.WriteLine(result.Console);
+
+        result.AssertSucceeded();
+        Assert.Equal(5u, replies);
+        Assert.Equal(2, marks);
+        // The namespace's kernel answered the ARP request and all five echo requests: six frames back through the TAP.
+        Assert.True(SentByNamespace() >= 6, $"the namespace sent {SentByNamespace()} frames to the guest, fewer than the 6 answers");
+    }
+
+    [Fact]
     public void AnArpRequestForAnAddressNobodyHasCrossesTheTapAndTheGuestKeepsWaitingForAnAnswer()
     {
         // 10.254.3.9 is in the namespace's subnet but nobody's: the kernel stays silent, the guest keeps waiting.
@@ -125,6 +152,12 @@ public sealed class VirtioNetGuestTests : IDisposable
         Assert.Equal(MachineStopReason.HostRequest, result.Exit.Reason);
         Assert.True(ReceivedByNamespace() >= 1, "the guest's ARP request never reached the namespace");
         Assert.Null(VirtioNetGuestReport.Parse(result.Console).HostMac);
+    }
+
+    private long SentByNamespace()
+    {
+        using var stats = JsonDocument.Parse(_netns!.Exec("ip", "-s", "-j", "link", "show", _tap));
+        return stats.RootElement[0].GetProperty("stats64").GetProperty("tx").GetProperty("packets").GetInt64();
     }
 
     private long ReceivedByNamespace()
