@@ -1,7 +1,7 @@
 // virtio-blk's device path against plain pread/pwrite on the same warm file (issue 10 §6), in one process:
 //   dotnet run -c Release --project bench/Ember.Bench.Block            (BenchmarkDotNet run, then the latency probe)
 //   dotnet run -c Release --project bench/Ember.Bench.Block -- --latency-only
-//   dotnet run -c Release --project bench/Ember.Bench.Block -- --spin 10   (device over an in-memory disk only, for perf)
+//   dotnet run -c Release --project bench/Ember.Bench.Block -- --spin 10 [DISK_KIB]   (device over an in-memory disk only, for perf)
 // The file is 256 MiB in the temp directory (TMPDIR), which must not be tmpfs: the point is a real file system's page cache.
 using System.Globalization;
 using BenchmarkDotNet.Columns;
