@@ -11,7 +11,8 @@ namespace Ember.Devices.Tests.Virtio.Block;
 /// <summary>
 /// A request in the steady state allocates nothing on the device path (the chain, its segments, the reader and the
 /// writer are reused; the rings are reached through windows resolved at activation): a notify that answers a 4 KiB
-/// read or write over a real file adds no managed bytes to the calling thread. Allocation is counted, not timed.
+/// read or write over a real file adds no managed bytes to the calling thread (bar an odd request the runtime itself
+/// allocates on). Allocation is counted, not timed.
 /// </summary>
 public sealed class VirtioBlockAllocationTests : IDisposable
 {
@@ -63,7 +64,9 @@ public sealed class VirtioBlockAllocationTests : IDisposable
                 allocating++;
         }
 
-        Assert.True(total == 0, $"{allocating} of {Requests} {type} requests allocated, {total} bytes in all");
+        // An allocation on the path shows on every request. The runtime may add bytes to an odd one (seen: 1 of 200, 1-7 KB,
+        // while other test classes ran beside this one: a GC they began, a method's tier-up), so a few are allowed.
+        Assert.True(allocating <= Requests / 20, $"{allocating} of {Requests} {type} requests allocated, {total} bytes in all");
         if (type == BlockRequestType.In)
             Assert.Equal(TemporaryDiskImage.Pattern((219 % 256) * 8 * 512L, 4096), driver.ReadBytes(data, 4096));
         Assert.Equal(type == BlockRequestType.In ? Requests + 20 : 0, device.Reads);
