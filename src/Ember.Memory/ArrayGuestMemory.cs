@@ -32,4 +32,7 @@ public sealed class ArrayGuestMemory : GuestMemoryBase
 
     protected override Span<byte> GetRegionSpan(int regionIndex, ulong offset, int length) =>
         _buffers[regionIndex].AsSpan(checked((int)offset), length);
+
+    protected override Memory<byte> GetRegionMemory(int regionIndex, ulong offset, int length) =>
+        _buffers[regionIndex].AsMemory(checked((int)offset), length);
 }

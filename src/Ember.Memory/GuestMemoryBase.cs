@@ -54,6 +54,12 @@ public abstract class GuestMemoryBase : IGuestMemory
     /// </summary>
     protected abstract Span<byte> GetRegionSpan(int regionIndex, ulong offset, int length);
 
+    /// <summary>
+    /// A storable window over the same range as <see cref="GetRegionSpan"/> would give, under the same preconditions
+    /// (offset + length ≤ that region's size, length &gt; 0).
+    /// </summary>
+    protected abstract Memory<byte> GetRegionMemory(int regionIndex, ulong offset, int length);
+
     public bool IsValidRange(GuestAddress address, ulong length) =>
         length == 0 || TryLocate(address, length, out _);
 
@@ -155,6 +161,28 @@ public abstract class GuestMemoryBase : IGuestMemory
                 $"guest range {address}+0x{length:x} does not fit in the single region [{region.Start}, 0x{region.End:x})");
         }
         return GetRegionSpan(index, offset, length);
+    }
+
+    public bool TryGetMemory(GuestAddress address, int length, out Memory<byte> window)
+    {
+        window = default;
+        if (length <= 0)
+        {
+            return false;
+        }
+        int index = FindRegion(address);
+        if (index < 0)
+        {
+            return false;
+        }
+        var region = _regions[index];
+        ulong offset = address.Value - region.Start.Value;
+        if ((ulong)length > region.Size - offset)
+        {
+            return false;
+        }
+        window = GetRegionMemory(index, offset, length);
+        return true;
     }
 
     /// <summary>

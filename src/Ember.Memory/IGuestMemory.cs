@@ -33,4 +33,17 @@ public interface IGuestMemory
     /// which the guest may change concurrently: copy before validating what you read.
     /// </summary>
     Span<byte> GetSpan(GuestAddress address, int length);
+
+    /// <summary>
+    /// A window over [address, address + length) that can be kept (in a field) and turned into a span on each use,
+    /// when the range lies inside a single region and this memory can hand one out; false otherwise, and callers use
+    /// the copying accessors instead. It lets a device resolve a fixed area (a virtqueue's rings) once, checked once,
+    /// rather than look the address up on every access. Like <see cref="GetSpan"/> it aliases guest memory, which the
+    /// guest may change concurrently, and it is valid only as long as the memory (a disposed mapping throws on use).
+    /// </summary>
+    bool TryGetMemory(GuestAddress address, int length, out Memory<byte> window)
+    {
+        window = default;
+        return false;
+    }
 }

@@ -63,6 +63,9 @@ public sealed class MmapGuestMemory : GuestMemoryBase, IDisposable
         // MemoryMapping bounds-checks again and throws ObjectDisposedException after Dispose.
         _mappings[regionIndex].GetSpan(offset, length);
 
+    protected override Memory<byte> GetRegionMemory(int regionIndex, ulong offset, int length) =>
+        new MappingWindow(_mappings[regionIndex], offset, length).Memory;
+
     private void DisposeMappings()
     {
         foreach (var mapping in _mappings)

@@ -83,6 +83,40 @@ public abstract class GuestMemoryContractTests : IDisposable
     }
 
     [Fact]
+    public void AWindowAliasesTheRangeItWasGivenFor()
+    {
+        var memory = CreateStandard();
+        Assert.True(memory.TryGetMemory(new GuestAddress(0x1F00), 0x100, out var window));
+        Assert.Equal(0x100, window.Length);
+
+        // Written through the window, seen by the copying accessors, and the other way round.
+        Pattern(0x100, 6).CopyTo(window.Span);
+        var back = new byte[0x100];
+        memory.Read(new GuestAddress(0x1F00), back);
+        Assert.Equal(Pattern(0x100, 6), back);
+        memory.Write(new GuestAddress(0x1F10), Pattern(4, 40));
+        Assert.Equal(Pattern(4, 40), window.Span.Slice(0x10, 4).ToArray());
+    }
+
+    [Fact]
+    public void NoWindowForARangeOutsideOneRegion()
+    {
+        var memory = CreateStandard();
+        // Across the contiguous boundary at 0x3000 (the copying accessors cross it, a window cannot), into the hole at
+        // 0x4000, wholly in the hole, below RAM, of no length, and past the top of the address space.
+        Assert.False(memory.TryGetMemory(new GuestAddress(0x2FF0), 0x20, out var window));
+        Assert.True(window.IsEmpty);
+        Assert.False(memory.TryGetMemory(new GuestAddress(0x3FF0), 0x20, out _));
+        Assert.False(memory.TryGetMemory(new GuestAddress(0x5000), 0x10, out _));
+        Assert.False(memory.TryGetMemory(new GuestAddress(0x0), 0x10, out _));
+        Assert.False(memory.TryGetMemory(new GuestAddress(0x1000), 0, out _));
+        Assert.False(memory.TryGetMemory(new GuestAddress(0x1000), -1, out _));
+        Assert.False(memory.TryGetMemory(new GuestAddress(ulong.MaxValue - 4), 0x10, out _));
+        // The last bytes of a region are fine.
+        Assert.True(memory.TryGetMemory(new GuestAddress(0x2FF0), 0x10, out _));
+    }
+
+    [Fact]
     public void WriteAndReadCrossContiguousRegions()
     {
         var memory = CreateStandard();

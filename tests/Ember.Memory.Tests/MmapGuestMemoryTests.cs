@@ -60,6 +60,24 @@ public sealed class MmapGuestMemoryTests : GuestMemoryContractTests
     }
 
     [Fact]
+    public void AWindowKeptPastDisposeThrowsObjectDisposedInsteadOfTouchingTheUnmappedRange()
+    {
+        var memory = MmapGuestMemory.Create((GuestAddress.Zero, 0x2000));
+        Assert.True(memory.TryGetMemory(new GuestAddress(0x1000), 0x100, out var window));
+        window.Span[0] = 0x5A;
+        Assert.Equal(0x5A, memory.ReadObject<byte>(new GuestAddress(0x1000)));
+        using (var pin = window.Pin())
+        {
+            Assert.Equal(memory.MappedRegions[0].HostAddress + 0x1000, PinnedAddress(pin));
+        }
+        memory.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => window.Span[0]);
+        Assert.Throws<ObjectDisposedException>(() => window.Pin());
+    }
+
+    private static unsafe nint PinnedAddress(System.Buffers.MemoryHandle pin) => (nint)pin.Pointer;
+
+    [Fact]
     public void AccessAfterDisposeThrowsObjectDisposed()
     {
         var memory = MmapGuestMemory.Create((GuestAddress.Zero, 0x1000));

@@ -14,6 +14,10 @@ public sealed class RateLimiter
     private TokenBucket? _ops;
     private RateLimiterSettings _settings = new(null, null);
     private long _throttled;
+    // True while neither bucket exists, so an unlimited disk (the default) answers without taking the lock. Written
+    // under the lock whenever the buckets change; a request that reads it just before a PATCH adds a bucket goes
+    // through unmetered, as it would had it taken the lock first.
+    private volatile bool _unlimited;
 
     public RateLimiter(RateLimiterSettings? settings = null, TimeProvider? time = null)
     {
@@ -39,6 +43,11 @@ public sealed class RateLimiter
     /// </summary>
     public bool TryConsume(ulong bytes, out TimeSpan retryAfter)
     {
+        if (_unlimited)
+        {
+            retryAfter = TimeSpan.Zero;
+            return true;
+        }
         lock (_lock)
         {
             bool bytesFit = _bandwidth is null || bytes == 0 || _bandwidth.CanTake(bytes);
@@ -71,6 +80,7 @@ public sealed class RateLimiter
             _settings = settings;
             _bandwidth = NewBucket(settings.Bandwidth);
             _ops = NewBucket(settings.Ops);
+            _unlimited = _bandwidth is null && _ops is null;
         }
     }
 
@@ -88,6 +98,7 @@ public sealed class RateLimiter
             if (changes.Ops is { } ops)
                 _ops = NewBucket(ops);
             _settings = new RateLimiterSettings(changes.Bandwidth ?? _settings.Bandwidth, changes.Ops ?? _settings.Ops);
+            _unlimited = _bandwidth is null && _ops is null;
         }
     }
 

@@ -34,6 +34,9 @@ public abstract class VirtioQueueDevice : IVirtioDevice
     private readonly Lock _lock = new();
     private IVirtqueue?[] _queues = [];
     private DescriptorChain?[] _held = [];
+    // One chain per queue that every pop refills (a request is answered before the next is taken, and a held one is
+    // answered before the queue is popped again), so the request path allocates nothing.
+    private DescriptorChain[] _chains = [];
     private IOneShotTimer? _retryTimer;
     private VirtioActivation? _activation;
     private ulong _features;
@@ -107,6 +110,9 @@ public abstract class VirtioQueueDevice : IVirtioDevice
             _needsReset = false;
             _queues = new IVirtqueue?[QueueCount];
             _held = new DescriptorChain?[QueueCount];
+            _chains = new DescriptorChain[QueueCount];
+            for (int i = 0; i < QueueCount; i++)
+                _chains[i] = new DescriptorChain();
             for (int i = 0; i < QueueCount && i < activation.Queues.Count; i++)
             {
                 if (activation.Queues[i] is { } layout)
@@ -151,6 +157,7 @@ public abstract class VirtioQueueDevice : IVirtioDevice
         {
             _queues = [];
             _held = [];
+            _chains = [];
             _activation = null;
             _features = 0;
             _needsReset = false;
@@ -200,7 +207,8 @@ public abstract class VirtioQueueDevice : IVirtioDevice
 
     /// <summary>
     /// Answers one well-formed chain and returns the number of bytes written into its writable part (the used
-    /// length). Runs under the device lock. Must not throw on anything the guest wrote; return 0 to drop.
+    /// length). Runs under the device lock. Must not throw on anything the guest wrote; return 0 to drop. The chain
+    /// object is refilled for the queue's next request, so it must not be kept past the call.
     /// </summary>
     protected abstract uint ProcessChain(int queue, DescriptorChain chain, IGuestMemory memory);
 
@@ -263,7 +271,7 @@ public abstract class VirtioQueueDevice : IVirtioDevice
         return queue.NeedsInterrupt();
     }
 
-    /// <summary>The held (throttled) chain first, then the ring's next one.</summary>
+    /// <summary>The held (throttled) chain first, then the ring's next one (in the queue's reused chain, which the held one is too).</summary>
     private DescriptorChain? NextChain(int index, IVirtqueue queue)
     {
         if (_held[index] is { } held)
@@ -271,7 +279,8 @@ public abstract class VirtioQueueDevice : IVirtioDevice
             _held[index] = null;
             return held;
         }
-        return queue.TryPop(out var chain) ? chain : null;
+        var chain = _chains[index];
+        return queue.TryPopInto(chain) ? chain : null;
     }
 
     private uint ProcessSafely(int index, DescriptorChain chain, IGuestMemory memory)

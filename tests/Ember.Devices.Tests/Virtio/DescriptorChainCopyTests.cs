@@ -37,6 +37,38 @@ public sealed class DescriptorChainCopyTests
     }
 
     [Fact]
+    public void AResetReaderAndWriterStartOverOnTheNewChain()
+    {
+        var firstReply = _driver.Writable(4);
+        var secondReply = _driver.Writable(6, 0xEE);
+        _driver.Post(_driver.Readable([1, 2, 3]), firstReply);
+        _driver.Post(_driver.Readable([7, 8]), secondReply);
+        var queue = _driver.CreateQueue();
+        Assert.True(queue.TryPop(out var first));
+        Assert.True(queue.TryPop(out var second));
+        var reader = new DescriptorChainReader(first, _driver.Memory);
+        var writer = new DescriptorChainWriter(first, _driver.Memory, limit: 2);
+        Assert.Equal(3, reader.Read(new byte[8]));
+        Assert.Equal(2, writer.Write([9, 9, 9]));
+
+        reader.Reset(second, _driver.Memory);
+        writer.Reset(second, _driver.Memory);
+
+        Assert.Equal(2u, reader.Length);
+        Assert.Equal(0u, reader.Position);
+        var bytes = new byte[8];
+        Assert.Equal(2, reader.Read(bytes));
+        Assert.Equal([7, 8], bytes[..2]);
+        // The old cap is gone with the old chain; nothing counts as written yet.
+        Assert.Equal(6u, writer.Capacity);
+        Assert.Equal(0u, writer.BytesWritten);
+        Assert.Equal(3, writer.Write([4, 5, 6]));
+        Assert.Equal(3u, writer.BytesWritten);
+        Assert.Equal([4, 5, 6, 0xEE, 0xEE, 0xEE], _driver.ReadBytes(secondReply.Address, 6));
+        Assert.Equal([9, 9, 0xEE, 0xEE], _driver.ReadBytes(firstReply.Address, 4));
+    }
+
+    [Fact]
     public void ReaderTryReadExactConsumesNothingWhenTooShort()
     {
         var chain = PostAndPop(_driver.Readable([1, 2, 3]));

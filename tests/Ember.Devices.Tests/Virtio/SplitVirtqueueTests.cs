@@ -103,6 +103,46 @@ public sealed class SplitVirtqueueTests
     }
 
     [Fact]
+    public void AChainFromTryPopIsTheCallersAndLaterPopsLeaveItAlone()
+    {
+        var first = _driver.Writable(8);
+        _driver.Post(first);
+        _driver.Post(_driver.Readable([9]), _driver.Writable(4));
+        var queue = _driver.CreateQueue();
+
+        var a = PopOne(queue);
+        var b = PopOne(queue);
+
+        Assert.NotSame(a, b);
+        Assert.Equal([new ChainSegment(new GuestAddress(first.Address), 8, true)], a.Segments);
+        Assert.Equal(0, a.ReadableCount);
+        Assert.Equal(8u, a.WritableLength);
+        Assert.Equal(2, b.Segments.Count);
+    }
+
+    [Fact]
+    public void TryPopIntoRefillsTheGivenChainEachTime()
+    {
+        var small = _driver.Writable(8);
+        ushort firstHead = _driver.Post(_driver.Readable([1, 2]), _driver.Readable([3, 4, 5]), _driver.Writable(16));
+        ushort secondHead = _driver.Post(small);
+        var queue = _driver.CreateQueue();
+        var chain = PopOne(queue);
+        Assert.Equal(firstHead, chain.HeadIndex);
+        Assert.Equal(3, chain.Segments.Count);
+        queue.AddUsed(chain.HeadIndex, 0);
+
+        // The same object, refilled: nothing of the three-segment chain is left in it.
+        Assert.True(queue.TryPopInto(chain));
+        Assert.Equal(secondHead, chain.HeadIndex);
+        Assert.Equal([new ChainSegment(new GuestAddress(small.Address), 8, true)], chain.Segments);
+        Assert.Equal(0, chain.ReadableCount);
+        Assert.Equal(0u, chain.ReadableLength);
+        Assert.Equal(8u, chain.WritableLength);
+        Assert.False(queue.TryPopInto(chain));
+    }
+
+    [Fact]
     public void ChainsComeOutInOrderAndUsedElementsGoBackInOrder()
     {
         ushort first = _driver.Post(_driver.Writable(8));

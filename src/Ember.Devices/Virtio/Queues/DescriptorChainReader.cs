@@ -9,10 +9,19 @@ namespace Ember.Devices.Virtio.Queues;
 /// </summary>
 public sealed class DescriptorChainReader
 {
-    private readonly IGuestMemory _memory;
+    private IGuestMemory _memory;
     private ChainSegmentCursor _cursor;
 
     public DescriptorChainReader(DescriptorChain chain, IGuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(memory);
+        _memory = memory;
+        _cursor = new ChainSegmentCursor(chain, writable: false, chain.ReadableLength);
+    }
+
+    /// <summary>Starts over at the front of <paramref name="chain"/>, as a new reader would: one reader can serve every request.</summary>
+    public void Reset(DescriptorChain chain, IGuestMemory memory)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(memory);

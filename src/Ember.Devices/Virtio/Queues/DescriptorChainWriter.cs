@@ -9,7 +9,7 @@ namespace Ember.Devices.Virtio.Queues;
 /// </summary>
 public sealed class DescriptorChainWriter
 {
-    private readonly IGuestMemory _memory;
+    private IGuestMemory _memory;
     private ChainSegmentCursor _cursor;
 
     /// <param name="limit">The most bytes this writer will cover, counted from the start of the writable part.</param>
@@ -19,6 +19,16 @@ public sealed class DescriptorChainWriter
         ArgumentNullException.ThrowIfNull(memory);
         _memory = memory;
         _cursor = new ChainSegmentCursor(chain, writable: true, Math.Min(chain.WritableLength, limit));
+    }
+
+    /// <summary>Starts over at the front of <paramref name="chain"/>'s writable part, as a new writer would (nothing written yet): one writer can serve every request.</summary>
+    public void Reset(DescriptorChain chain, IGuestMemory memory, uint limit = uint.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(memory);
+        _memory = memory;
+        _cursor = new ChainSegmentCursor(chain, writable: true, Math.Min(chain.WritableLength, limit));
+        BytesWritten = 0;
     }
 
     /// <summary>Writable bytes this writer covers: the chain's, or the cap if lower.</summary>

@@ -26,6 +26,13 @@ public interface IVirtqueue
     bool TryPop([NotNullWhen(true)] out DescriptorChain? chain);
 
     /// <summary>
+    /// As <see cref="TryPop"/>, but fills <paramref name="chain"/> (the caller's, reused from request to request)
+    /// instead of making a new one, so a device that is done with a chain before it takes the next allocates nothing.
+    /// On false the chain's content is unspecified.
+    /// </summary>
+    bool TryPopInto(DescriptorChain chain);
+
+    /// <summary>
     /// Returns a chain to the driver: <paramref name="headIndex"/> is the chain's <see cref="DescriptorChain.HeadIndex"/>,
     /// <paramref name="length"/> the bytes the device wrote into its writable part.
     /// </summary>

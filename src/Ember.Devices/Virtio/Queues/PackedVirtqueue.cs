@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics.CodeAnalysis;
 using Ember.Memory;
 
 namespace Ember.Devices.Virtio.Queues;
@@ -123,9 +122,9 @@ public sealed class PackedVirtqueue : Virtqueue
     /// Takes the next available chain; its <see cref="DescriptorChain.HeadIndex"/> is the buffer id. Returns false
     /// when none is available or the queue is (or just became) broken.
     /// </summary>
-    public override bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
+    public override bool TryPopInto(DescriptorChain chain)
     {
-        chain = null;
+        ArgumentNullException.ThrowIfNull(chain);
         if (IsBroken)
             return false;
         if (!TryLoadFlags(_nextAvail, out ushort firstFlags))
@@ -178,7 +177,7 @@ public sealed class PackedVirtqueue : Virtqueue
         _availWrap = wrap;
         _outstanding += count;
         _descriptorsById[id] = (ushort)count;
-        chain = Build(id);
+        Build(id, chain);
         return true;
     }
 
@@ -310,38 +309,38 @@ public sealed class PackedVirtqueue : Virtqueue
         }
     }
 
-    /// <summary>The segments of the chain in <see cref="_walk"/>, or its fault.</summary>
-    private DescriptorChain Build(ushort id)
+    /// <summary>The segments of the chain in <see cref="_walk"/>, or its fault, into <paramref name="chain"/>.</summary>
+    private DescriptorChain Build(ushort id, DescriptorChain chain)
     {
         if (_walk.Count == 1 && (_walk[0].Flags & PackedRing.DescriptorIndirect) != 0)
-            return BuildIndirect(id, _walk[0]);
-        var builder = new ChainSegmentsBuilder(Memory);
+            return BuildIndirect(id, _walk[0], chain);
+        var builder = new ChainSegmentsBuilder(Memory, chain, id);
         foreach (var descriptor in _walk)
         {
             // An indirect descriptor may only stand alone (§2.8.7: not in a list linked by NEXT).
             if ((descriptor.Flags & PackedRing.DescriptorIndirect) != 0)
-                return new DescriptorChain(id, ChainFault.IndirectWithNext);
+                return builder.Fail(ChainFault.IndirectWithNext);
             var fault = builder.Add(descriptor.Address, descriptor.Length, (descriptor.Flags & PackedRing.DescriptorWrite) != 0);
             if (fault != ChainFault.None)
-                return new DescriptorChain(id, fault);
+                return builder.Fail(fault);
         }
-        return builder.Build(id);
+        return builder.Build();
     }
 
     /// <summary>
     /// An indirect table: len / 16 consecutive descriptors, of whose flags only WRITE counts (NEXT, INDIRECT and the
     /// id are reserved and ignored, §2.8.7), so a table can neither nest nor loop.
     /// </summary>
-    private DescriptorChain BuildIndirect(ushort id, PackedDescriptor descriptor)
+    private DescriptorChain BuildIndirect(ushort id, PackedDescriptor descriptor, DescriptorChain chain)
     {
         if (!IndirectAllowed)
-            return new DescriptorChain(id, ChainFault.IndirectNotNegotiated);
+            return chain.SetFault(id, ChainFault.IndirectNotNegotiated);
         uint length = descriptor.Length;
         if (!IsValidIndirectTableLength(length, PackedRing.DescriptorSize))
-            return new DescriptorChain(id, ChainFault.IndirectTableLength);
+            return chain.SetFault(id, ChainFault.IndirectTableLength);
         if (!Memory.IsValidRange(descriptor.Address, length))
-            return new DescriptorChain(id, ChainFault.IndirectTableOutsideRam);
-        var builder = new ChainSegmentsBuilder(Memory);
+            return chain.SetFault(id, ChainFault.IndirectTableOutsideRam);
+        var builder = new ChainSegmentsBuilder(Memory, chain, id);
         Span<byte> raw = stackalloc byte[PackedRing.DescriptorSize];
         uint entries = length / PackedRing.DescriptorSize;
         for (uint i = 0; i < entries; i++)
@@ -349,16 +348,16 @@ public sealed class PackedVirtqueue : Virtqueue
             // Inside the table, which was checked to lie in RAM: the sum cannot wrap.
             var entry = new GuestAddress(descriptor.Address.Value + (i * PackedRing.DescriptorSize));
             if (!Memory.TryRead(entry, raw))
-                return new DescriptorChain(id, ChainFault.IndirectTableOutsideRam);
+                return builder.Fail(ChainFault.IndirectTableOutsideRam);
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(raw[PackedRing.FlagsOffset..]);
             var fault = builder.Add(
                 new GuestAddress(BinaryPrimitives.ReadUInt64LittleEndian(raw)),
                 BinaryPrimitives.ReadUInt32LittleEndian(raw[PackedRing.LengthOffset..]),
                 (flags & PackedRing.DescriptorWrite) != 0);
             if (fault != ChainFault.None)
-                return new DescriptorChain(id, fault);
+                return builder.Fail(fault);
         }
-        return builder.Build(id);
+        return builder.Build();
     }
 
     /// <summary>How many ring descriptors buffer <paramref name="id"/> took; a device handing back a buffer it never took is a bug.</summary>

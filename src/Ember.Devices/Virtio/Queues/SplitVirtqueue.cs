@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics.CodeAnalysis;
 using Ember.Memory;
 
 namespace Ember.Devices.Virtio.Queues;
@@ -16,24 +15,30 @@ namespace Ember.Devices.Virtio.Queues;
 /// readable and writable buffers. Damage to the ring as a whole breaks the queue (<see cref="Virtqueue.Fault"/>), after
 /// which it does nothing; damage inside one chain yields a chain with a <see cref="ChainFault"/> that the
 /// device hands back with used length 0. Nothing here throws on guest input. Not thread-safe: one caller
-/// at a time (the device serializes).
+/// at a time (the device serializes). The three areas are resolved once, at creation, to windows on guest RAM
+/// (<see cref="RingArea"/>); each access is still checked against its area, and an area across two memory regions
+/// is reached through guest memory access by access. A chain popped with <see cref="Virtqueue.TryPopInto"/> reuses
+/// the caller's chain object, so a request allocates nothing.
 /// Ordering: avail idx is read with acquire semantics before the ring entries it covers; used elements are
 /// written before used idx is published with release semantics; a full fence separates publishing used idx
-/// (or avail_event) from reading the driver's suppression fields, as the spec's notification protocol needs.
+/// (or avail_event) from reading the driver's suppression fields, as the spec's notification protocol needs (one
+/// fence serves both when nothing is published between them).
 /// </remarks>
 public sealed class SplitVirtqueue : Virtqueue
 {
-    private readonly GuestAddress _descriptors;
-    private readonly GuestAddress _driverArea;
-    private readonly GuestAddress _deviceArea;
+    // The three areas, checked to lie inside RAM before they are made (a broken queue never touches them), each
+    // with its window on RAM resolved once here rather than looked up on every access.
+    private readonly RingArea _descriptors;
+    private readonly RingArea _driverArea;
+    private readonly RingArea _deviceArea;
 
     private ushort _nextAvail;
     private ushort _lastSeenAvail;
     private ushort _nextUsed;
     private ushort _usedAtLastInterruptDecision;
-    // Where Walk gathers a chain's segments before copying them into the chain's own array: one per queue, reused
-    // (a queue is popped by one thread at a time), grown to the longest chain seen, which hops bound by a table's size.
-    private ChainSegment[] _walkSegments = new ChainSegment[4];
+    // True from publishing used idx until a full fence follows it: NeedsInterrupt needs one between that store and its
+    // load of used_event, and EnableNotification's fence (under EVENT_IDX), when it came later, already is one.
+    private bool _usedIndexUnfenced;
 
     /// <summary>
     /// Checks <paramref name="layout"/> against <paramref name="memory"/>; a bad layout gives a queue that is
@@ -44,9 +49,11 @@ public sealed class SplitVirtqueue : Virtqueue
     public SplitVirtqueue(VirtqueueLayout layout, IGuestMemory memory, ulong features, ushort maxSize = SplitRing.MaxQueueSize)
         : base(layout, memory, features, maxSize, SplitRing.MaxQueueSize, Validate)
     {
-        _descriptors = new GuestAddress(layout.DescriptorArea);
-        _driverArea = new GuestAddress(layout.DriverArea);
-        _deviceArea = new GuestAddress(layout.DeviceArea);
+        if (IsBroken)
+            return;
+        _descriptors = new RingArea(memory, new GuestAddress(layout.DescriptorArea), SplitRing.DescriptorAreaSize(Size));
+        _driverArea = new RingArea(memory, new GuestAddress(layout.DriverArea), SplitRing.DriverAreaSize(Size));
+        _deviceArea = new RingArea(memory, new GuestAddress(layout.DeviceArea), SplitRing.DeviceAreaSize(Size));
     }
 
     /// <summary>The free-running index of the next available ring entry the device will take.</summary>
@@ -74,6 +81,8 @@ public sealed class SplitVirtqueue : Virtqueue
             _lastSeenAvail = state.NextAvailIndex,
             _nextUsed = state.UsedIndex,
             _usedAtLastInterruptDecision = state.UsedAtLastInterruptDecision,
+            // Whoever published used idx before the state was taken did so unfenced, as far as this queue knows.
+            _usedIndexUnfenced = true,
         };
     }
 
@@ -90,19 +99,19 @@ public sealed class SplitVirtqueue : Virtqueue
     }
 
     /// <summary>
-    /// Takes the next available chain. Returns false when none is available or the queue is (or just became)
-    /// broken. A returned chain may be malformed (<see cref="DescriptorChain.IsMalformed"/>); it still counts
-    /// as taken and must be given back with <see cref="AddUsed"/>.
+    /// Takes the next available chain into <paramref name="chain"/>. Returns false when none is available or the queue
+    /// is (or just became) broken. A chain taken may be malformed (<see cref="DescriptorChain.IsMalformed"/>); it still
+    /// counts as taken and must be given back with <see cref="AddUsed"/>.
     /// </summary>
-    public override bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
+    public override bool TryPopInto(DescriptorChain chain)
     {
-        chain = null;
+        ArgumentNullException.ThrowIfNull(chain);
         if (IsBroken)
             return false;
         if (_nextAvail == _lastSeenAvail)
         {
             // One read of avail idx per batch; entries up to it are the driver's to have written (acquire).
-            if (!TryReadIndex(_driverArea, SplitRing.AvailIndexOffset, out ushort availIndex))
+            if (!_driverArea.TryLoadAcquire(SplitRing.AvailIndexOffset, out ushort availIndex))
                 return Break(QueueFault.RingInaccessible);
             // Modulo 2^16, so the count stays right when idx wraps past 65535; a driver can never have more
             // than Size entries outstanding, so anything beyond that is a lie (or idx moved backwards).
@@ -115,12 +124,14 @@ public sealed class SplitVirtqueue : Virtqueue
         }
         // The size is a power of two that divides 2^16, so the wrapping index maps onto the ring directly.
         ulong entryOffset = SplitRing.AvailRingOffset + (2UL * (ushort)(_nextAvail & (Size - 1)));
-        if (!TryReadUInt16(_driverArea, entryOffset, out ushort head))
+        Span<byte> entry = stackalloc byte[sizeof(ushort)];
+        if (!_driverArea.TryRead(entryOffset, entry))
             return Break(QueueFault.RingInaccessible);
+        ushort head = BinaryPrimitives.ReadUInt16LittleEndian(entry);
         if (head >= Size)
             return Break(QueueFault.HeadIndexOutOfRange);
         _nextAvail++;
-        chain = Walk(head);
+        Walk(head, chain);
         return true;
     }
 
@@ -136,15 +147,16 @@ public sealed class SplitVirtqueue : Virtqueue
         BinaryPrimitives.WriteUInt32LittleEndian(element, headIndex);
         BinaryPrimitives.WriteUInt32LittleEndian(element[4..], length);
         ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(_nextUsed & (Size - 1)));
-        if (!TryAddress(_deviceArea, offset, out var address) || !Memory.TryWrite(address, element))
+        if (!_deviceArea.TryWrite(offset, element))
         {
             Break(QueueFault.RingInaccessible);
             return;
         }
         _nextUsed++;
         // Release: the element above becomes visible before the index that covers it.
-        if (!TryWriteIndex(_deviceArea, SplitRing.UsedIndexOffset, _nextUsed))
+        if (!_deviceArea.TryStoreRelease(SplitRing.UsedIndexOffset, _nextUsed))
             Break(QueueFault.RingInaccessible);
+        _usedIndexUnfenced = true;
     }
 
     /// <summary>
@@ -164,7 +176,7 @@ public sealed class SplitVirtqueue : Virtqueue
             BinaryPrimitives.WriteUInt32LittleEndian(element, used.HeadIndex);
             BinaryPrimitives.WriteUInt32LittleEndian(element[4..], used.Length);
             ulong offset = SplitRing.UsedRingOffset + ((ulong)SplitRing.UsedElementSize * (ushort)(next & (Size - 1)));
-            if (!TryAddress(_deviceArea, offset, out var address) || !Memory.TryWrite(address, element))
+            if (!_deviceArea.TryWrite(offset, element))
             {
                 Break(QueueFault.RingInaccessible);
                 return;
@@ -173,8 +185,9 @@ public sealed class SplitVirtqueue : Virtqueue
         }
         _nextUsed = next;
         // Release: every element above becomes visible before the index that covers them.
-        if (!TryWriteIndex(_deviceArea, SplitRing.UsedIndexOffset, _nextUsed))
+        if (!_deviceArea.TryStoreRelease(SplitRing.UsedIndexOffset, _nextUsed))
             Break(QueueFault.RingInaccessible);
+        _usedIndexUnfenced = true;
     }
 
     /// <summary>
@@ -188,12 +201,13 @@ public sealed class SplitVirtqueue : Virtqueue
             return false;
         if (EventIndex)
         {
-            if (!TryWriteIndex(_deviceArea, SplitRing.AvailEventOffset(Size), _nextAvail))
+            if (!_deviceArea.TryStoreRelease(SplitRing.AvailEventOffset(Size), _nextAvail))
                 return Break(QueueFault.RingInaccessible);
             // Store (avail_event) then load (avail idx): only a full fence orders these.
             Interlocked.MemoryBarrier();
+            _usedIndexUnfenced = false;
         }
-        if (!TryReadIndex(_driverArea, SplitRing.AvailIndexOffset, out ushort availIndex))
+        if (!_driverArea.TryLoadAcquire(SplitRing.AvailIndexOffset, out ushort availIndex))
             return Break(QueueFault.RingInaccessible);
         return availIndex != _nextAvail;
     }
@@ -208,8 +222,12 @@ public sealed class SplitVirtqueue : Virtqueue
         if (IsBroken)
             return false;
         // Store (used idx) then load (used_event or avail flags): a full fence, or a driver that just
-        // re-enabled interrupts could be missed.
-        Interlocked.MemoryBarrier();
+        // re-enabled interrupts could be missed. One since the last publish (EnableNotification's) does.
+        if (_usedIndexUnfenced)
+        {
+            Interlocked.MemoryBarrier();
+            _usedIndexUnfenced = false;
+        }
         ushort oldIndex = _usedAtLastInterruptDecision;
         ushort newIndex = _nextUsed;
         _usedAtLastInterruptDecision = newIndex;
@@ -217,28 +235,23 @@ public sealed class SplitVirtqueue : Virtqueue
             return false;
         if (EventIndex)
         {
-            if (!TryReadIndex(_driverArea, SplitRing.UsedEventOffset(Size), out ushort usedEvent))
+            if (!_driverArea.TryLoadAcquire(SplitRing.UsedEventOffset(Size), out ushort usedEvent))
                 return Break(QueueFault.RingInaccessible);
             return SplitRing.NeedsEvent(usedEvent, newIndex, oldIndex);
         }
-        if (!TryReadIndex(_driverArea, SplitRing.AvailFlagsOffset, out ushort flags))
+        if (!_driverArea.TryLoadAcquire(SplitRing.AvailFlagsOffset, out ushort flags))
             return Break(QueueFault.RingInaccessible);
         return (flags & SplitRing.AvailNoInterrupt) == 0;
     }
 
     /// <summary>
-    /// Follows the chain from <paramref name="head"/>, through at most one indirect table, copying each
-    /// descriptor once before checking it.
+    /// Follows the chain from <paramref name="head"/> into <paramref name="chain"/>, through at most one indirect
+    /// table, copying each descriptor once before checking it.
     /// </summary>
-    private DescriptorChain Walk(ushort head)
+    private void Walk(ushort head, DescriptorChain chain)
     {
-        int segmentCount = 0;
-        int readableCount = 0;
-        ulong readable = 0;
-        ulong writable = 0;
-        bool sawWritable = false;
-
-        GuestAddress table = _descriptors;
+        var segments = new ChainSegmentsBuilder(Memory, chain, head);
+        RingArea table = _descriptors;
         uint tableSize = Size;
         bool inIndirectTable = false;
         uint index = head;
@@ -248,10 +261,16 @@ public sealed class SplitVirtqueue : Virtqueue
         {
             // A chain without a loop visits each descriptor of its table at most once.
             if (++hops > tableSize)
-                return new DescriptorChain(head, ChainFault.TooLong);
-            // In range: index < tableSize, and the table was checked to lie inside RAM.
-            if (!TryAddress(table, index * (ulong)SplitRing.DescriptorSize, out var descriptorAddress) || !Memory.TryRead(descriptorAddress, raw))
-                return new DescriptorChain(head, ChainFault.BufferOutsideRam);
+            {
+                segments.Fail(ChainFault.TooLong);
+                return;
+            }
+            // In range: index < tableSize, and the table was checked to lie inside RAM (the area checks it again).
+            if (!table.TryRead(index * (ulong)SplitRing.DescriptorSize, raw))
+            {
+                segments.Fail(ChainFault.BufferOutsideRam);
+                return;
+            }
             var address = new GuestAddress(BinaryPrimitives.ReadUInt64LittleEndian(raw));
             uint length = BinaryPrimitives.ReadUInt32LittleEndian(raw[8..]);
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(raw[12..]);
@@ -261,10 +280,13 @@ public sealed class SplitVirtqueue : Virtqueue
             {
                 var fault = CheckIndirect(inIndirectTable, flags, address, length);
                 if (fault != ChainFault.None)
-                    return new DescriptorChain(head, fault);
+                {
+                    segments.Fail(fault);
+                    return;
+                }
                 // The device ignores WRITE on the descriptor that points at a table; the table's entries
                 // carry their own flags and start again at index 0.
-                table = address;
+                table = new RingArea(Memory, address, length);
                 tableSize = length / SplitRing.DescriptorSize;
                 inIndirectTable = true;
                 index = 0;
@@ -272,35 +294,22 @@ public sealed class SplitVirtqueue : Virtqueue
                 continue;
             }
 
-            bool isWritable = (flags & SplitRing.DescriptorWrite) != 0;
-            if (!isWritable && sawWritable)
-                return new DescriptorChain(head, ChainFault.ReadableAfterWritable);
-            if (!Memory.IsValidRange(address, length))
-                return new DescriptorChain(head, ChainFault.BufferOutsideRam);
-            // Both sums stay below 2^33, so ulong arithmetic cannot overflow before the check.
-            if (readable + writable + length > uint.MaxValue)
-                return new DescriptorChain(head, ChainFault.TotalLengthTooLarge);
-            if (segmentCount == _walkSegments.Length)
-                Array.Resize(ref _walkSegments, segmentCount * 2);
-            _walkSegments[segmentCount++] = new ChainSegment(address, length, isWritable);
-            if (isWritable)
+            var segmentFault = segments.Add(address, length, (flags & SplitRing.DescriptorWrite) != 0);
+            if (segmentFault != ChainFault.None)
             {
-                sawWritable = true;
-                writable += length;
+                segments.Fail(segmentFault);
+                return;
             }
-            else
-            {
-                readableCount++;
-                readable += length;
-            }
-
             if ((flags & SplitRing.DescriptorNext) == 0)
                 break;
             if (next >= tableSize)
-                return new DescriptorChain(head, ChainFault.NextIndexOutOfRange);
+            {
+                segments.Fail(ChainFault.NextIndexOutOfRange);
+                return;
+            }
             index = next;
         }
-        return new DescriptorChain(head, _walkSegments.AsSpan(0, segmentCount).ToArray(), readableCount, (uint)readable, (uint)writable);
+        segments.Build();
     }
 
     private ChainFault CheckIndirect(bool inIndirectTable, ushort flags, GuestAddress address, uint length)
@@ -317,24 +326,4 @@ public sealed class SplitVirtqueue : Virtqueue
             return ChainFault.IndirectTableOutsideRam;
         return ChainFault.None;
     }
-
-    private static bool TryAddress(GuestAddress area, ulong offset, out GuestAddress address) => area.TryAdd(offset, out address);
-
-    private bool TryReadUInt16(GuestAddress area, ulong offset, out ushort value)
-    {
-        Span<byte> bytes = stackalloc byte[2];
-        if (!TryAddress(area, offset, out var address) || !Memory.TryRead(address, bytes))
-        {
-            value = 0;
-            return false;
-        }
-        value = BinaryPrimitives.ReadUInt16LittleEndian(bytes);
-        return true;
-    }
-
-    /// <summary>An index field the driver writes concurrently, read as one 16-bit load with acquire semantics.</summary>
-    private bool TryReadIndex(GuestAddress area, ulong offset, out ushort value) => RingField.TryLoadAcquire(Memory, area, offset, out value);
-
-    /// <summary>An index field published to the driver as one 16-bit store with release semantics.</summary>
-    private bool TryWriteIndex(GuestAddress area, ulong offset, ushort value) => RingField.TryStoreRelease(Memory, area, offset, value);
 }

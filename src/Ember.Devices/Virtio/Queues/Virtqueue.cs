@@ -60,7 +60,25 @@ public abstract class Virtqueue : IVirtqueue
     /// </summary>
     private protected uint MaxIndirectEntries { get; }
 
-    public abstract bool TryPop([NotNullWhen(true)] out DescriptorChain? chain);
+    // The chain TryPop fills next: kept when a pop finds nothing, so polling an empty queue allocates nothing.
+    private DescriptorChain? _spare;
+
+    public bool TryPop([NotNullWhen(true)] out DescriptorChain? chain)
+    {
+        var fresh = _spare ?? new DescriptorChain();
+        if (!TryPopInto(fresh))
+        {
+            _spare = fresh;
+            chain = null;
+            return false;
+        }
+        // Handed out for good: the caller may keep it.
+        _spare = null;
+        chain = fresh;
+        return true;
+    }
+
+    public abstract bool TryPopInto(DescriptorChain chain);
 
     public abstract void AddUsed(ushort headIndex, uint length);
 
