@@ -20,18 +20,26 @@ pack_library() {
   rm -rf artifacts/packages
   dotnet pack Ember.sln -c Release --no-build -nologo -v quiet -o artifacts/packages && scripts/check-packages.py artifacts/packages
 }
+# The Native AOT ember users run (README, run.sh): the process tests drive it as well as the framework build.
+publish_native() {
+  mkdir -p artifacts
+  dotnet publish src/Ember.Cli -c Release -r linux-x64 -o artifacts/ember-aot -nologo -v quiet > artifacts/publish.log 2>&1 \
+    || { echo "test.sh: the Native AOT publish failed (artifacts/publish.log)" >&2; cat artifacts/publish.log >&2; return 1; }
+}
 nested=${EMBER_NESTED_KVM:-auto}
 if [ "$nested" != always ] && { [ -e /dev/kvm ] || [ "$nested" = never ]; }; then
   scripts/install-deps.sh test
   dotnet build Ember.sln -c Release -nologo -v quiet
   status=0
   pack_library || status=1
+  publish_native || status=1
   scripts/run-tests.sh "$results" "${runner_args[@]}" || status=1
 else
   scripts/install-deps.sh test nested
   dotnet build Ember.sln -c Release -nologo -v quiet
   status=0
   pack_library || status=1
+  publish_native || status=1
   # Tests that need no KVM run here, beside the nested VM that runs the KVM tests (trait Requires=kvm).
   if [ -e /dev/kvm ]; then why="EMBER_NESTED_KVM=always"; else why="this host has no /dev/kvm"; fi
   echo "test.sh: $why; KVM tests run in a nested KVM VM (scripts/nested-kvm.sh), the rest here"

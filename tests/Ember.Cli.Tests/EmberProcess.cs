@@ -12,6 +12,19 @@ internal static class EmberProcess
     /// <summary>The path of the ember.dll under test, for commands built by hand (a shell, a pty driver).</summary>
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "ember.dll");
 
+    /// <summary>The Native AOT `ember` that ./test.sh and run.sh publish to artifacts/ember-aot in the repository.</summary>
+    public static string NativeAotBinary => Path.Combine(RepositoryRoot(), "artifacts", "ember-aot", "ember");
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Ember.sln")))
+                return directory.FullName;
+        }
+        throw new InvalidOperationException($"no Ember.sln above {AppContext.BaseDirectory}");
+    }
+
     /// <summary>
     /// Runs ember through bash with <paramref name="redirections"/> applied to it (e.g. "2>&amp;-", "&lt;&amp;-",
     /// "&gt;/dev/full"), the way a user's shell would start it; stdout and stderr are captured unless redirected.

@@ -35,10 +35,23 @@ public sealed class FirecrackerModeTests : IDisposable
         return path;
     }
 
-    private static Process Start(params string[] arguments)
+    private static Process Start(params string[] arguments) => Start(EmberBuild.Framework, arguments);
+
+    /// <summary>Starts `ember` as the framework-dependent build (dotnet ember.dll) or as the Native AOT binary ./test.sh publishes.</summary>
+    private static Process Start(EmberBuild build, params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        info.ArgumentList.Add(EmberProcess.Dll);
+        ProcessStartInfo info;
+        if (build == EmberBuild.NativeAot)
+        {
+            Assert.True(File.Exists(EmberProcess.NativeAotBinary), $"{EmberProcess.NativeAotBinary} is missing: ./test.sh publishes it (dotnet publish src/Ember.Cli -r linux-x64)");
+            info = new ProcessStartInfo(EmberProcess.NativeAotBinary);
+        }
+        else
+        {
+            info = new ProcessStartInfo("dotnet");
+            info.ArgumentList.Add(EmberProcess.Dll);
+        }
+        info.RedirectStandardOutput = info.RedirectStandardError = info.RedirectStandardInput = true;
         foreach (var argument in arguments)
             info.ArgumentList.Add(argument);
         var process = Process.Start(info)!;
@@ -90,14 +103,16 @@ public sealed class FirecrackerModeTests : IDisposable
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    [Fact]
+    [Theory]
+    [InlineData(EmberBuild.Framework)]
+    [InlineData(EmberBuild.NativeAot)]
     [Trait("Requires", "kvm")]
-    public void FirecrackersGettingStartedCurlSequenceBootsTheGuest()
+    public void FirecrackersGettingStartedCurlSequenceBootsTheGuest(EmberBuild build)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         string kernel = WriteGuest(a => HelloThenReset(a, "hello over the API\n"));
         string socket = PathOf("firecracker.socket");
-        using var ember = Start("--api-sock", socket, "--id", "vm-1");
+        using var ember = Start(build, "--api-sock", socket, "--id", "vm-1");
         WaitForSocket(socket, ember);
         var (status, body) = Curl(socket, "GET", "/");
         Assert.Equal(200, status);
@@ -115,9 +130,11 @@ public sealed class FirecrackerModeTests : IDisposable
         Assert.False(File.Exists(socket), "the API socket is removed when ember exits");
     }
 
-    [Fact]
+    [Theory]
+    [InlineData(EmberBuild.Framework)]
+    [InlineData(EmberBuild.NativeAot)]
     [Trait("Requires", "kvm")]
-    public void AConfigFileWithNoApiBootsTheGuestAlone()
+    public void AConfigFileWithNoApiBootsTheGuestAlone(EmberBuild build)
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         string kernel = WriteGuest(a => HelloThenReset(a, "hello from the file\n"));
@@ -132,7 +149,7 @@ public sealed class FirecrackerModeTests : IDisposable
               "network-interfaces": []
             }
             """);
-        using var ember = Start("--config-file", config, "--no-api");
+        using var ember = Start(build, "--config-file", config, "--no-api");
         var (exitCode, stdout, stderr) = WaitForExit(ember);
         Assert.True(exitCode == 4, $"exit {exitCode}: {stderr}");
         Assert.Equal("hello from the file\n", stdout);
