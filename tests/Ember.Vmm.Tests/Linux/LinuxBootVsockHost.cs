@@ -25,6 +25,7 @@ internal sealed class LinuxBootVsockHost : IDisposable
     private readonly Thread _echo;
     private Thread? _client;
     private volatile bool _disposed;
+    private volatile bool _stopped;
 
     public LinuxBootVsockHost(string udsPath)
     {
@@ -60,10 +61,11 @@ internal sealed class LinuxBootVsockHost : IDisposable
     {
         try
         {
-            if (!_listener.Poll(SafetyNet, SelectMode.SelectRead))
+            // No deadline of its own: the guest connects once Linux has booted, which the boot's watchdog bounds.
+            while (!_listener.Poll(TimeSpan.FromSeconds(1), SelectMode.SelectRead))
             {
-                Problem($"no guest connection reached {_udsPath}_{HostPort}");
-                return;
+                if (_disposed || _stopped)
+                    return;
             }
             using var connection = _listener.Accept();
             connection.ReceiveTimeout = (int)SafetyNet.TotalMilliseconds;
@@ -137,10 +139,18 @@ internal sealed class LinuxBootVsockHost : IDisposable
         return line.ToString();
     }
 
-    /// <summary>Waits for both host programs to finish (the guest may power off before they have read its last bytes).</summary>
+    /// <summary>
+    /// Once the machine has stopped: waits for the host programs to finish (the guest may power off before they
+    /// have read its last bytes), and notes a guest that never connected.
+    /// </summary>
     public void Finish()
     {
-        _echo.Join(SafetyNet);
+        if (!_echo.Join(TimeSpan.FromSeconds(10)))
+        {
+            _stopped = true;
+            Problem($"no guest connection reached {_udsPath}_{HostPort}, or its line never came");
+            _echo.Join(TimeSpan.FromSeconds(5));
+        }
         _client?.Join(SafetyNet);
     }
 
