@@ -53,13 +53,11 @@ else
 fi
 mkdir -p "$work/initramfs"/{bin,dev,proc,sys,mod,newroot}
 
-# The initramfs: busybox, the KVM, virtio-blk and TUN/TAP modules (in dependency order; the TAP tests need
-# /dev/net/tun), and an init that
-# mounts the disk, runs the command in a chroot and reports its status on the console.
+# The initramfs: busybox, the KVM, virtio-blk and TUN modules (in dependency order; tun gives the TAP tests
+# /dev/net/tun), and an init that mounts the disk, runs the command in a chroot and reports its status on the console.
 cp /bin/busybox "$work/initramfs/bin/"
 order="virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd drivers/virtio/virtio_ring drivers/virtio/virtio
-  drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
-  drivers/net/tun"
+  drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk drivers/net/tun"
 names=""
 for m in $order; do
   cp "$modules/$m.ko" "$work/initramfs/mod/"

@@ -8,9 +8,10 @@ namespace Ember.Vmm.Tests.Linux;
 /// <summary>
 /// The serial console of a Linux boot under test: checks each line against the patterns still pending,
 /// and keeps a timeline of when each one was first seen, so that a failure says how far the guest got
-/// and how long that took instead of only that it ran out of time.
+/// and how long that took instead of only that it ran out of time. <paramref name="onLine"/> sees every
+/// line as it completes (on the serial thread: it must return quickly).
 /// </summary>
-internal sealed class LinuxBootWatch(IEnumerable<string> required, Action onAllSeen) : ISerialOutput
+internal sealed class LinuxBootWatch(IEnumerable<string> required, Action onAllSeen, Action<string>? onLine = null) : ISerialOutput
 {
     private const int TailLength = 3000;
     private readonly List<Regex> _pending = [.. required.Select(p => new Regex(p, RegexOptions.CultureInvariant))];
@@ -45,6 +46,7 @@ internal sealed class LinuxBootWatch(IEnumerable<string> required, Action onAllS
             return;
         _lastLine = line;
         _lastLineAt = _clock.Elapsed;
+        onLine?.Invoke(line);
         int matched = _pending.RemoveAll(r => r.IsMatch(line));
         if (matched > 0)
             _timeline.Add((_clock.Elapsed, line.Length <= 72 ? line : line[..72]));
