@@ -61,8 +61,10 @@ public sealed class ApiServer : IAsyncDisposable
         // Kestrel checks its timeouts once a second, and refuses a body grace period of a second or less.
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(stalled, TimeSpan.FromSeconds(1), nameof(stalledRequestTimeout));
         UnixListener.ClaimPath(socketPath);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "ember" });
-        builder.Logging.ClearProviders();
+        // The empty builder: no configuration sources (environment, appsettings files and their watchers), no
+        // logging providers, no hosting startup; only Kestrel's core. All of it was start-up CPU before the socket.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ApplicationName = "ember" });
+        builder.WebHost.UseKestrelCore();
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
