@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ember.TestGuests;
 
 namespace Ember.Cli.Tests;
 
@@ -13,17 +14,7 @@ internal static class EmberProcess
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "ember.dll");
 
     /// <summary>The Native AOT `ember` that ./test.sh and run.sh publish to artifacts/ember-aot in the repository.</summary>
-    public static string NativeAotBinary => Path.Combine(RepositoryRoot(), "artifacts", "ember-aot", "ember");
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Ember.sln")))
-                return directory.FullName;
-        }
-        throw new InvalidOperationException($"no Ember.sln above {AppContext.BaseDirectory}");
-    }
+    public static string NativeAotBinary => Path.Combine(RepositoryLayout.Root, "artifacts", "ember-aot", "ember");
 
     /// <summary>
     /// Runs ember through bash with <paramref name="redirections"/> applied to it (e.g. "2>&amp;-", "&lt;&amp;-",

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Ember.Kvm;
+using Ember.TestGuests;
 using Ember.Vmm.Host;
 
 namespace Ember.Vmm.Tests.Linux;
@@ -21,7 +22,7 @@ public sealed class RunCommandSampleTests
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
         Assert.SkipWhen(LinuxKernelLocator.FindCloudKernel() is null, "Debian's cloud kernel is not installed (scripts/install-deps.sh test installs it)");
-        string sample = Path.Combine(RepositoryRoot(), "samples", "RunCommand", "bin", "Release", "net10.0", "RunCommand.dll");
+        string sample = Path.Combine(RepositoryLayout.Root, "samples", "RunCommand", "bin", "Release", "net10.0", "RunCommand.dll");
         Assert.True(File.Exists(sample), $"{sample} is missing: ./test.sh builds Ember.sln, samples included");
         bool software = KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm;
         string wanted = software ? "Linux version" : "sample-says-hello";
@@ -64,15 +65,5 @@ public sealed class RunCommandSampleTests
             if (!process.HasExited)
                 process.Kill(entireProcessTree: true);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Ember.sln")))
-                return directory.FullName;
-        }
-        throw new InvalidOperationException($"no Ember.sln above {AppContext.BaseDirectory}");
     }
 }
