@@ -22,8 +22,21 @@ public static class BreakpointInterceptProbe
     /// #BP debug exit, and on kvm_pvm, whose emulator fails on a planted int3 in guest kernel code and the stub takes
     /// that failure as the hit. False where they live in debug registers instead.
     /// </summary>
-    public static bool SoftwareBreakpointsUseInt3(KvmSystem kvm) =>
-        KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm || Int3ReachesEmber(kvm);
+    public static bool SoftwareBreakpointsUseInt3(KvmSystem kvm)
+    {
+        if (KvmHostReport.DetectFlavour("/sys/module") == KvmFlavour.SoftwarePvm)
+            return true;
+        try
+        {
+            return Int3ReachesEmber(kvm);
+        }
+        catch (KvmException)
+        {
+            // A probe VM this KVM would not make says nothing about int3: keep what the KVM API promises, rather
+            // than fail the machine the user asked a debugger for.
+            return true;
+        }
+    }
 
     public static bool Int3ReachesEmber(KvmSystem kvm)
     {
