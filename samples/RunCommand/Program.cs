@@ -12,7 +12,11 @@ var config = new MachineConfig
     KernelPath = image.KernelPath,
     InitrdPath = image.InitrdPath,
     CommandLine = $"{image.CommandLine} {GuestCommand.ToKernelArgument(command)}",
+    CpuidMask = image.CpuidMask,
 };
 await using var vm = await MicroVm.StartAsync(config);
 await vm.Console!.CopyToAsync(Console.OpenStandardOutput());
-return (await vm.Exited).ExitCode;
+var exit = await vm.Exited;
+if (exit.Reason is not (MachineStopReason.PowerOff or MachineStopReason.DebugExit))
+    Console.Error.WriteLine($"the machine stopped: {exit.Reason}: {exit.Message}");
+return exit.ExitCode;

@@ -255,12 +255,8 @@ internal static class RunCommand
                 }
             }
             bootTimer = true;
-            if (software)
-            {
-                // Get as far as this host allows: no CMPXCHG16B/XSAVE for the emulator to trip on.
-                commandLine += " noxsave";
-                cpuidMask.AddRange(["cx16", "xsave"]);
-            }
+            // Get as far as this host allows: no CMPXCHG16B/XSAVE for a software KVM's emulator to trip on.
+            cpuidMask.AddRange(image.CpuidMask);
         }
         else if (guestCommand.Length > 0)
         {

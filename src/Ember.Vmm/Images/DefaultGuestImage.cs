@@ -50,6 +50,14 @@ public static class DefaultGuestImage
     public const string SoftwareKvmCommandLine = "clearcpuid=popcnt,smap noxsave nosoftlockup";
 
     /// <summary>
+    /// CPUID features hidden on a software KVM: without cx16 the kernel takes no `lock cmpxchg16b`, which that
+    /// emulator fails on before the console is even up (the kernel then prints nothing at all); KVM emulates
+    /// the cx16 bit, so masking it works there. xsave stays visible whatever the mask (docs/host-quirks.md),
+    /// which is why the command line also says `noxsave`.
+    /// </summary>
+    public static readonly IReadOnlyList<string> SoftwareKvmCpuidMask = ["cx16", "xsave"];
+
+    /// <summary>
     /// The drivers the guest loads: virtio transports and the device drivers Ember offers. Whatever
     /// the kernel has built in is skipped; dependencies (virtio, virtio_ring, vsock, failover, ...) follow.
     /// Note Debian's cloud kernel has CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES off, so virtio-mmio devices must
@@ -99,6 +107,7 @@ public static class DefaultGuestImage
             inputs.KernelRelease,
             inputs.Modules.LoadOrder.Select(m => m.Name).ToList(),
             inputs.Modules.BuiltIn,
-            fromCache);
+            fromCache,
+            options.SoftwareKvm ? SoftwareKvmCpuidMask : []);
     }
 }

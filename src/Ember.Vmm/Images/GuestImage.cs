@@ -11,6 +11,10 @@ namespace Ember.Vmm.Images;
 /// <param name="Modules">Names of the modules /init loads, in load order.</param>
 /// <param name="BuiltInModules">Requested modules the kernel has built in.</param>
 /// <param name="FromCache">True when the initramfs was already in the cache and was not rebuilt.</param>
+/// <param name="CpuidMask">
+/// CPUID features to hide from this guest (<see cref="Machine.MachineConfig.CpuidMask"/>): on a software KVM,
+/// <see cref="DefaultGuestImage.SoftwareKvmCpuidMask"/>; none on hardware KVM.
+/// </param>
 public sealed record GuestImage(
     string KernelPath,
     string InitrdPath,
@@ -18,4 +22,5 @@ public sealed record GuestImage(
     string? KernelRelease,
     IReadOnlyList<string> Modules,
     IReadOnlyList<string> BuiltInModules,
-    bool FromCache);
+    bool FromCache,
+    IReadOnlyList<string> CpuidMask);

@@ -37,7 +37,10 @@ public sealed class RunCommandSampleTests
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
+            {
+                seen.Set(); // the sample's stdout ended: waiting longer cannot bring the line
                 return;
+            }
             lock (output)
                 output.AppendLine(e.Data);
             if (e.Data.Contains(wanted, StringComparison.Ordinal))
@@ -48,12 +51,18 @@ public sealed class RunCommandSampleTests
         var clock = Stopwatch.StartNew();
         try
         {
-            bool found = seen.Wait(SafetyNet, TestContext.Current.CancellationToken);
+            seen.Wait(SafetyNet, TestContext.Current.CancellationToken);
             string soFar;
             lock (output)
                 soFar = output.ToString();
-            string last = string.Join('\n', soFar.Split('\n').TakeLast(8));
-            Assert.True(found, $"no '{wanted}' line after {clock.Elapsed.TotalSeconds:F0} s (safety net); the last lines were:\n{last}");
+            if (!soFar.Contains(wanted, StringComparison.Ordinal))
+            {
+                string last = string.Join('\n', soFar.Split('\n').TakeLast(8));
+                string ending = process.WaitForExit(TimeSpan.FromSeconds(5))
+                    ? $"the sample exited with {process.ExitCode} after {clock.Elapsed.TotalSeconds:F0} s: {await stderr}"
+                    : $"the sample still ran after {clock.Elapsed.TotalSeconds:F0} s (safety net)";
+                Assert.Fail($"no '{wanted}' line; {ending}; the last lines were:\n{last}");
+            }
             if (!software)
             {
                 Assert.True(process.WaitForExit(SafetyNet), $"the sample printed the command's output but did not exit within {SafetyNet.TotalMinutes} min");
