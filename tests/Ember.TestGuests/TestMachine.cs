@@ -226,7 +226,8 @@ public sealed class TestMachine : IDisposable
 
     /// <summary>
     /// Runs vCPU <paramref name="vcpuIndex"/> and hands each exit to <paramref name="onExit"/> until it returns
-    /// false; throws <see cref="TimeoutException"/> if that takes longer than <paramref name="timeout"/>.
+    /// false; throws <see cref="TimeoutException"/> if that takes longer than <paramref name="timeout"/>. EINTR exits
+    /// (KVM_EXIT_INTR) are not handed on.
     /// </summary>
     public void Run(ExitHandler onExit, TimeSpan? timeout = null, int vcpuIndex = 0)
     {
@@ -245,6 +246,9 @@ public sealed class TestMachine : IDisposable
                 vcpu.ImmediateExit = false;
                 if (Volatile.Read(ref expired) != 0)
                     throw new TimeoutException($"test guest did not finish within {timeout ?? TimeSpan.FromSeconds(120)} (RIP 0x{vcpu.GetRegisters().Rip:x})");
+                // Any signal to this thread ends KVM_RUN with EINTR, the runtime's own (a GC suspending threads)
+                // included: not an exit of the guest's, so it goes back in, as Ember's exit loop does.
+                continue;
             }
             if (!onExit(vcpu, exit))
                 return;
