@@ -45,10 +45,12 @@ public sealed class ExitPathAllocationTests
     public void TenThousandMoreIterationsAllocateNoMore()
     {
         Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available on this host");
-        AllocatedDuringRun(100);  // warm up: JIT, thread creation, first-use statics
+        // Warm up with a long run: JIT, thread creation, first-use statics and tiered re-compilation of the exit
+        // path, whose one-off work (about 1.4 KB, seen once in six runs) can land on the vCPU thread.
+        AllocatedDuringRun(10_100);
         long small = AllocatedDuringRun(100);
         long large = AllocatedDuringRun(10_100);
-        // 20,000 extra exits: even one byte each would show.
-        Assert.True(large - small < 1024, $"the exit path allocated: {small} bytes for 200 exits, {large} bytes for 20,200 exits");
+        // 20,000 extra exits: the smallest object per exit (24 bytes) would be 480 KB, one per hundred exits 4.8 KB.
+        Assert.True(large - small < 4096, $"the exit path allocated: {small} bytes for 200 exits, {large} bytes for 20,200 exits");
     }
 }
