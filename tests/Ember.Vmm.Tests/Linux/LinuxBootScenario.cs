@@ -212,7 +212,8 @@ internal sealed class LinuxBootScenario : IDisposable
             VcpuCount = apic ? 2 : 1,
             Irqchip = irqchip,
             MemorySize = 256UL << 20,
-            CpuidMask = ["cx16", "xsave"],
+            // The software-KVM mask on both KVMs, so hardware boots the same CPU view kvm_pvm does.
+            CpuidMask = DefaultGuestImage.SoftwareKvmCpuidMask,
             Console = ConsoleKind.None,
             DecompressBzImage = decompress,
             Drives = [new DriveConfig("disk0", disk), new DriveConfig("disk1", readOnlyDisk, ReadOnly: true)],
