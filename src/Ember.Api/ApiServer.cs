@@ -1,16 +1,14 @@
 using Ember.Sys;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Ember.Api;
 
 /// <summary>
-/// The REST API's HTTP/1.1 server: Kestrel on a Unix socket (the slim, AOT-safe host), every request handed to
+/// The REST API's HTTP/1.1 server: Kestrel on a Unix socket (on its own, no generic host), every request handed to
 /// <see cref="FirecrackerApi"/> without routing machinery. A body over the payload limit is a 400, as in
 /// Firecracker; each connection is served on its own, so one slow client cannot hold up another (only commands
 /// to the one machine wait for each other, on the controller). A request that stops arriving half-way (headers
@@ -39,11 +37,11 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Kestrel's minimum body rate; only a body slower than this for the whole timeout is cut off.</summary>
     private const double MinimumBodyBytesPerSecond = 240;
 
-    private readonly WebApplication _app;
+    private readonly KestrelServer _server;
 
-    private ApiServer(WebApplication app, string socketPath)
+    private ApiServer(KestrelServer server, string socketPath)
     {
-        _app = app;
+        _server = server;
         SocketPath = socketPath;
     }
 
@@ -61,34 +59,34 @@ public sealed class ApiServer : IAsyncDisposable
         // Kestrel checks its timeouts once a second, and refuses a body grace period of a second or less.
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(stalled, TimeSpan.FromSeconds(1), nameof(stalledRequestTimeout));
         UnixListener.ClaimPath(socketPath);
-        // The empty builder: no configuration sources (environment, appsettings files and their watchers), no
-        // logging providers, no hosting startup; only Kestrel's core. All of it was start-up CPU before the socket.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ApplicationName = "ember" });
-        builder.WebHost.UseKestrelCore();
-        builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        // Kestrel on its own, without the generic host: no container to resolve services through, no configuration
+        // sources, logging providers or hosted services. Building that host was most of the start-up CPU before the
+        // socket listened (its container resolves open generics through reflection at run time in a Native AOT build).
+        var kestrel = new KestrelServerOptions
         {
-            kestrel.AddServerHeader = false;
-            kestrel.ListenUnixSocket(socketPath, listen => listen.Protocols = HttpProtocols.Http1);
-            // Kestrel's own cap is the backstop; the handler answers an oversized body with Firecracker's 400 first.
-            kestrel.Limits.MaxRequestBodySize = maxPayloadSize + OversizedBodyDrainLimit;
-            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
-            kestrel.Limits.MaxConcurrentConnections = 1024;
-            kestrel.Limits.RequestHeadersTimeout = stalled;
-            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(MinimumBodyBytesPerSecond, stalled);
-        });
-        var app = builder.Build();
-        app.Run(context => ServeAsync(context, api, maxPayloadSize));
+            AddServerHeader = false,
+            ApplicationServices = EmptyServices.Instance,
+        };
+        kestrel.ListenUnixSocket(socketPath, listen => listen.Protocols = HttpProtocols.Http1);
+        // Kestrel's own cap is the backstop; the handler answers an oversized body with Firecracker's 400 first.
+        kestrel.Limits.MaxRequestBodySize = maxPayloadSize + OversizedBodyDrainLimit;
+        kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+        kestrel.Limits.MaxConcurrentConnections = 1024;
+        kestrel.Limits.RequestHeadersTimeout = stalled;
+        kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(MinimumBodyBytesPerSecond, stalled);
+        var logs = NullLoggerFactory.Instance;
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), logs);
+        var server = new KestrelServer(Options.Create(kestrel), transport, logs);
         try
         {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            await server.StartAsync(new ApiHttpApplication(context => ServeAsync(context, api, maxPayloadSize)), cancellationToken).ConfigureAwait(false);
         }
         catch (IOException e)
         {
-            await app.DisposeAsync().ConfigureAwait(false);
+            server.Dispose();
             throw new SystemCallException("bind", Errno.EADDRINUSE, $"cannot listen on {socketPath}: {e.Message}");
         }
-        return new ApiServer(app, socketPath);
+        return new ApiServer(server, socketPath);
     }
 
     private static async Task ServeAsync(HttpContext context, FirecrackerApi api, long maxPayloadSize)
@@ -160,8 +158,8 @@ public sealed class ApiServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        await _server.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _server.Dispose();
         // Kestrel leaves its socket file behind; remove it if it is still a socket.
         if (HostFile.Inspect(SocketPath).Kind == HostFileKind.Socket)
             File.Delete(SocketPath);

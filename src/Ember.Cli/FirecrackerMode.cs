@@ -112,11 +112,9 @@ internal static class FirecrackerMode
         {
             return Fail($"--{e.Message.Replace("log_path", "log-path", StringComparison.Ordinal)}");
         }
-        using var loggerFactory = LoggerFactory.Create(builder =>
-        {
-            builder.SetMinimumLevel(LogLevel.Trace);
-            builder.AddProvider(logs);
-        });
+        // The factory itself, not LoggerFactory.Create: that builds a dependency-injection container first, a
+        // measurable part of start-up CPU in a Native AOT build. The provider does its own level filtering.
+        using var loggerFactory = new LoggerFactory([logs], new LoggerFilterOptions { MinLevel = LogLevel.Trace });
         // Firecracker forwards its stdin to the guest's serial console once the machine starts, with a terminal
         // in raw mode; the terminal is put back however the process ends.
         RawTerminal? terminal = null;
