@@ -24,6 +24,7 @@ internal static class RunCommand
     private static readonly Option<string> Memory = new("--memory") { Description = "Guest RAM, e.g. 256M or 2G (bare numbers are MiB).", DefaultValueFactory = _ => "256M" };
     private static readonly Option<string> Irqchip = new("--irqchip") { Description = "split (default: LAPICs in KVM, IOAPIC/PIC/PIT in Ember) | kernel | userspace (Linux needs noapic nolapic).", DefaultValueFactory = _ => "split" };
     private static readonly Option<string> ConsoleOption = new("--console") { Description = "stdio | none | file:PATH.", DefaultValueFactory = _ => "stdio" };
+    private static readonly Option<string?> ConsoleRateLimit = new("--console-rate-limit") { Description = "Cap the guest's console output (COM1) with a token bucket: size=BYTES,refill=MS[,burst=BYTES]; what goes beyond it is dropped and counted, the guest never waits." };
     private static readonly Option<bool> BootTimer = new("--boot-timer") { Description = "Log the guest's boot time when it writes 123 to MMIO 0xC0000000." };
     private static readonly Option<bool> DebugExit = new("--debug-exit") { Description = "A guest write of v to port 0xF4 ends Ember with status (v<<1)|1." };
     private static readonly Option<bool> TestDevices = new("--test-devices") { Description = "QEMU pc-testdev compatible test devices (ports 0xE0, 0xE4, 0x2000; MMIO 0xFF000000), for test guests." };
@@ -46,7 +47,7 @@ internal static class RunCommand
     public static Command Build()
     {
         var command = new Command("run", "Boot a microVM and attach its serial console.");
-        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Net, Rng, Vsock, Gdb, GdbWait, Verbose, Quiet })
+        foreach (var option in new Option[] { Kernel, Initrd, CommandLine, Cpus, Memory, Irqchip, ConsoleOption, ConsoleRateLimit, BootTimer, DebugExit, TestDevices, CpuidMask, NoDecompress, Disk, Net, Rng, Vsock, Gdb, GdbWait, Verbose, Quiet })
             command.Options.Add(option);
         command.Arguments.Add(GuestCommandArgument);
         command.SetAction(Execute);
@@ -215,6 +216,14 @@ internal static class RunCommand
             return Fail($"unknown --console '{result.GetValue(ConsoleOption)}' (stdio, none or file:PATH)");
         if (consoleFile is not null && ConsoleFileProblem(consoleFile) is { } consoleProblem)
             return Fail(consoleProblem);
+        Ember.Devices.RateLimiting.TokenBucketSettings? consoleLimit = null;
+        if (result.GetValue(ConsoleRateLimit) is { } limitText)
+        {
+            if (!ConsoleRateLimitParser.TryParse(limitText, out consoleLimit, out string? limitError))
+                return Fail(limitError!);
+            if (consoleKind == ConsoleKind.None)
+                return Fail("--console-rate-limit limits the console's output, and --console none has none");
+        }
         string? kernel = result.GetValue(Kernel);
         string? initrd = result.GetValue(Initrd);
         string commandLine = result.GetValue(CommandLine) ?? "";
@@ -282,6 +291,7 @@ internal static class RunCommand
             Irqchip = irqchip,
             Console = consoleKind,
             ConsoleFile = consoleFile,
+            SerialRateLimit = consoleLimit,
             BootTimer = bootTimer,
             DebugExit = result.GetValue(DebugExit),
             TestDevices = result.GetValue(TestDevices),
@@ -369,6 +379,8 @@ internal static class RunCommand
             }
             if (serial.DroppedBytes > 0)
                 UserMessages.Warning($"the console output failed; {serial.DroppedBytes} bytes of guest output were lost");
+            if (!quiet && machine.Metrics.SerialDroppedBytes is > 0 and var overLimit)
+                UserMessages.Note($"{overLimit} bytes of guest console output went over --console-rate-limit and were dropped");
             if (signals.Received is { } signal)
             {
                 UserMessages.Note($"stopped by {signal.Name}");

@@ -153,7 +153,8 @@ public sealed class MachineMetrics : IDisposable
     private IEnumerable<Measurement<long>> ObserveBlockThrottled() =>
         _virtio.Disks.Select(d => new Measurement<long>(d.Device.Limiter.ThrottledCount, _machineTag, new("drive", d.Id)));
 
-    private long SerialDroppedBytes => _serialLimiter?.DroppedBytes ?? 0;
+    /// <summary>Bytes the guest wrote to COM1 that the serial rate limiter dropped (0 without a limiter).</summary>
+    public long SerialDroppedBytes => _serialLimiter?.DroppedBytes ?? 0;
 
     private Measurement<long> ObserveSerialDropped() => new(SerialDroppedBytes, _machineTag);
 
