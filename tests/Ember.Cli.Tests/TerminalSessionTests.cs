@@ -16,11 +16,15 @@ public sealed class TerminalSessionTests
 {
     private sealed record Session(int Status, string Shown, bool Echo, bool Icanon, string? Failure);
 
-    /// <summary>Says READY, then echoes each key upper-cased, and "CTRL-C" for 0x03. Runs until stopped.</summary>
+    /// <summary>
+    /// Says READY, then echoes each key upper-cased, and "CTRL-C" for 0x03; "q" resets the machine through the
+    /// i8042 (the only way Firecracker mode, which has no console escapes, is left from the keyboard). Runs until then.
+    /// </summary>
     private static string EchoGuest() => MultibootImage.WriteTemporary(a =>
     {
         var poll = a.CreateLabel();
         var notCtrlC = a.CreateLabel();
+        var notQ = a.CreateLabel();
         var send = a.CreateLabel();
         GuestCode.Print32(a, "READY\n");
         a.Label(ref poll);
@@ -35,6 +39,11 @@ public sealed class TerminalSessionTests
         GuestCode.Print32(a, "CTRL-C\n");
         a.jmp(poll);
         a.Label(ref notCtrlC);
+        a.cmp(al, (byte)'q');
+        a.jne(notQ);
+        a.mov(al, 0xFE);           // i8042: pulse the reset line
+        a.@out(0x64, al);
+        a.Label(ref notQ);
         a.cmp(al, (byte)'a');
         a.jb(send);
         a.cmp(al, (byte)'z');
@@ -46,11 +55,13 @@ public sealed class TerminalSessionTests
         a.jmp(poll);
     }, "echo");
 
-    private static Session Run(string kernel, params string[] steps)
+    private static Session Run(string kernel, params string[] steps) => RunEmber(["run", "--kernel", kernel, "--memory", "32M"], steps);
+
+    private static Session RunEmber(string[] arguments, string[] steps)
     {
         var info = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "PtyDriver", "pty_session.py"));
-        foreach (string part in new[] { "dotnet", EmberProcess.Dll, "run", "--kernel", kernel, "--memory", "32M", "--", })
+        foreach (string part in new[] { "dotnet", EmberProcess.Dll }.Concat(arguments).Append("--"))
             info.ArgumentList.Add(part);
         foreach (string step in steps)
             info.ArgumentList.Add(step);
@@ -86,6 +97,41 @@ public sealed class TerminalSessionTests
         finally
         {
             File.Delete(kernel);
+        }
+    }
+
+    /// <summary>
+    /// Firecracker mode on a terminal: once the machine starts, stdin goes to the guest raw, as Firecracker's
+    /// does (no host echo, no Enter, Ctrl-C a byte for the guest), and Ctrl-A is an ordinary byte there, not
+    /// an escape; the terminal is put back when the guest ends the machine.
+    /// </summary>
+    [Fact]
+    public void FirecrackerModeHandsTheGuestARawTerminalAndPutsItBack()
+    {
+        Assert.SkipUnless(KvmSystem.IsAvailable(), "/dev/kvm is not available");
+        string kernel = EchoGuest();
+        string config = Path.Combine(Path.GetTempPath(), $"ember-pty-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, $$"""
+            {
+              "boot-source": { "kernel_image_path": "{{kernel}}" },
+              "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 }
+            }
+            """);
+        try
+        {
+            var session = RunEmber(["--config-file", config, "--no-api"],
+                ["expect:READY", "send:" + Hex("ab"), "expect:AB", "send:03", "expect:CTRL-C", "send:0178", "expect:\u0001X", "send:" + Hex("q")]);
+            Assert.True(session.Failure is null, $"{session.Failure}; the terminal showed: {session.Shown}");
+            Assert.True(session.Status == 4, $"status {session.Status}; the terminal showed: {session.Shown}");
+            Assert.DoesNotContain("ab", session.Shown);     // no host echo
+            Assert.DoesNotContain("^C", session.Shown);     // Ctrl-C was the guest's byte, not Ember's SIGINT
+            Assert.Contains("\u0001X", session.Shown);     // Ctrl-A x reached the guest: no escape here
+            Assert.True(session.Echo && session.Icanon, "the terminal was left raw after the guest reset");
+        }
+        finally
+        {
+            File.Delete(kernel);
+            File.Delete(config);
         }
     }
 
